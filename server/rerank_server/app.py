@@ -1,0 +1,124 @@
+"""Assembles the gRPC server and runs its life: bind, load, serve, drain."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import signal
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+
+import grpc
+from grpc_health.v1 import health, health_pb2, health_pb2_grpc
+from grpc_reflection.v1alpha import reflection
+from rerank.v1 import rerank_pb2, rerank_pb2_grpc
+
+from .batching import Batcher, BatchingLimits
+from .cache import ScoreCache
+from .config import Settings
+from .engine import RequestLimits, RerankEngine, ServedModel
+from .scoring.base import Scorer
+from .service import RerankServicer
+
+log = logging.getLogger(__name__)
+
+SERVICE_NAME = rerank_pb2.DESCRIPTOR.services_by_name["Reranker"].full_name
+# Pairs scored once after loading, so the first request pays no warm-up cost.
+WARMUP_QUERY = "warm-up"
+WARMUP_DOCUMENTS = ["a short passage", ""]
+
+
+def create_engine(settings: Settings) -> RerankEngine:
+    return RerankEngine(RequestLimits(max_documents=settings.max_documents, max_prompt_chars=settings.max_prompt_chars))
+
+
+def create_server(settings: Settings, engine: RerankEngine) -> tuple[grpc.aio.Server, int, health.aio.HealthServicer]:
+    """Builds the server with its services and binds it; port 0 picks a free port."""
+    server = grpc.aio.server()
+    rerank_pb2_grpc.add_RerankerServicer_to_server(RerankServicer(engine, settings.batch_size), server)
+    health_servicer = health.aio.HealthServicer()
+    health_pb2_grpc.add_HealthServicer_to_server(health_servicer, server)
+    reflection.enable_server_reflection(
+        (SERVICE_NAME, health_pb2.DESCRIPTOR.services_by_name["Health"].full_name, reflection.SERVICE_NAME),
+        server,
+    )
+    port = server.add_insecure_port(f"{settings.host}:{settings.port}")
+    return server, port, health_servicer
+
+
+async def set_health(health_servicer: health.aio.HealthServicer, status: int) -> None:
+    for service in ("", SERVICE_NAME):
+        await health_servicer.set(service, status)
+
+
+def serve_model(scorer: Scorer, settings: Settings, executor: ThreadPoolExecutor) -> ServedModel:
+    limits = BatchingLimits(
+        max_batch_tokens=settings.max_batch_tokens,
+        max_batch_pairs=settings.batch_size,
+        max_wait_ms=settings.max_wait_ms,
+        max_queued_pairs=settings.max_queued_pairs,
+    )
+    cache = ScoreCache(settings.cache_size) if settings.cache_size else None
+    return ServedModel(scorer=scorer, batcher=Batcher(scorer.forward, executor, limits), cache=cache)
+
+
+async def run(
+    settings: Settings,
+    load_scorer: Callable[[], Scorer],
+    *,
+    on_bound: Callable[[int], None] | None = None,
+    stop: asyncio.Event | None = None,
+    handle_signals: bool = True,
+) -> None:
+    """Binds (health NOT_SERVING), loads and warms the model on a thread, turns
+    SERVING, and on SIGTERM/SIGINT (or `stop`) refuses new calls and lets calls
+    in flight finish within settings.shutdown_grace."""
+    stop = stop or asyncio.Event()
+    engine = create_engine(settings)
+    server, port, health_servicer = create_server(settings, engine)
+    await set_health(health_servicer, health_pb2.HealthCheckResponse.NOT_SERVING)
+    await server.start()
+    log.info("listening on %s:%d; loading %s", settings.host, port, settings.model)
+    if on_bound:
+        on_bound(port)
+    loop = asyncio.get_running_loop()
+    if handle_signals:
+        for signum in (signal.SIGTERM, signal.SIGINT):
+            loop.add_signal_handler(signum, stop.set)
+    executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="inference")
+    try:
+        loading = asyncio.ensure_future(_load(settings, load_scorer, executor, engine, health_servicer))
+        stopping = asyncio.ensure_future(stop.wait())
+        await asyncio.wait({loading, stopping}, return_when=asyncio.FIRST_COMPLETED)
+        if loading.done():
+            loading.result()  # a failed load ends the server with its error
+            await stopping
+        else:
+            loading.cancel()
+        log.info("stopping: refusing new calls, finishing calls in flight (up to %.0f s)", settings.shutdown_grace)
+        await health_servicer.enter_graceful_shutdown()
+        await server.stop(settings.shutdown_grace)
+    finally:
+        await engine.close()
+        await server.stop(None)
+        executor.shutdown(wait=False, cancel_futures=True)
+        if handle_signals:
+            for signum in (signal.SIGTERM, signal.SIGINT):
+                loop.remove_signal_handler(signum)
+        log.info("stopped")
+
+
+async def _load(
+    settings: Settings,
+    load_scorer: Callable[[], Scorer],
+    executor: ThreadPoolExecutor,
+    engine: RerankEngine,
+    health_servicer: health.aio.HealthServicer,
+) -> None:
+    loop = asyncio.get_running_loop()
+    scorer = await loop.run_in_executor(executor, load_scorer)
+    warmup = scorer.encode(WARMUP_QUERY, WARMUP_DOCUMENTS, scorer.description.default_max_length, None)
+    await loop.run_in_executor(executor, scorer.forward, warmup)
+    engine.add(serve_model(scorer, settings, executor))
+    await set_health(health_servicer, health_pb2.HealthCheckResponse.SERVING)
+    log.info("serving %s as %r", settings.model, scorer.description.name)

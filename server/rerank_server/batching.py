@@ -1,0 +1,254 @@
+"""Batches pairs from concurrent requests into shared forward passes.
+
+Requests put their encoded pairs in one queue per model. A worker task forms
+each batch around the oldest waiting pair (so every pair is scored in time,
+whatever arrives later) from the pairs nearest to it in length (so little
+padding is computed), under a budget of padded tokens and a cap on pairs, and
+runs the forward pass on the device's inference thread so the event loop keeps
+answering health checks and new requests meanwhile.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+import logging
+from collections.abc import Callable, Sequence
+from concurrent.futures import Executor
+from dataclasses import dataclass, field
+
+from .errors import DeadlineExceeded, NotReady, Overloaded, ScoringFailed
+
+log = logging.getLogger(__name__)
+
+Forward = Callable[[Sequence[Sequence[int]]], list[float]]
+
+
+@dataclass(frozen=True)
+class BatchingLimits:
+    max_batch_tokens: int = 16384
+    """Padded tokens in one forward pass (pairs x longest pair)."""
+    max_batch_pairs: int = 64
+    """Pairs in one forward pass."""
+    max_wait_ms: float = 2.0
+    """How long an idle model waits for more work before it starts a batch."""
+    max_queued_pairs: int = 20000
+    """Pairs waiting at once; a request that would pass it is refused at once."""
+
+
+@dataclass
+class BatcherStats:
+    """Counters read by metrics and tests."""
+
+    batches: int = 0
+    pairs_scored: int = 0
+    real_tokens: int = 0
+    padded_tokens: int = 0
+    pairs_dropped: int = 0
+    requests_rejected: int = 0
+    batches_failed: int = 0
+
+
+@dataclass(eq=False)
+class _Job:
+    """One request's pairs and where their scores go."""
+
+    sequences: Sequence[Sequence[int]]
+    future: asyncio.Future
+    deadline: float | None
+    scores: list[float | None] = field(init=False)
+    remaining: int = field(init=False)
+    queued: int = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.scores = [None] * len(self.sequences)
+        self.remaining = len(self.sequences)
+        self.queued = len(self.sequences)
+
+    @property
+    def done(self) -> bool:
+        return self.future.done()
+
+
+@dataclass(eq=False)
+class _Pair:
+    job: _Job
+    index: int
+    order: int
+
+    @property
+    def length(self) -> int:
+        return len(self.job.sequences[self.index])
+
+
+class Batcher:
+    """Queue and batch former of one model; see the module docstring."""
+
+    def __init__(self, forward: Forward, executor: Executor, limits: BatchingLimits) -> None:
+        self._forward = forward
+        self._executor = executor
+        self.limits = limits
+        self.stats = BatcherStats()
+        self._pending: list[_Pair] = []
+        self._queued_pairs = 0
+        self._order = itertools.count()
+        self._work = asyncio.Event()
+        self._full = asyncio.Event()
+        self._worker: asyncio.Task | None = None
+        self._closed = False
+
+    @property
+    def queued_pairs(self) -> int:
+        return self._queued_pairs
+
+    def start(self) -> None:
+        if self._worker is None:
+            self._worker = asyncio.get_running_loop().create_task(self._run(), name="batcher")
+
+    async def close(self) -> None:
+        """Stops the worker; requests still queued fail with NotReady."""
+        self._closed = True
+        if self._worker is not None:
+            self._worker.cancel()
+            try:
+                await self._worker
+            except asyncio.CancelledError:
+                pass
+        for pair in self._pending:
+            if not pair.job.done:
+                pair.job.future.set_exception(NotReady("the server is shutting down; retry on another replica"))
+        self._pending.clear()
+        self._queued_pairs = 0
+
+    async def score(self, sequences: Sequence[Sequence[int]], timeout: float | None = None) -> list[float]:
+        """Raw scores of sequences, in their order. Raises Overloaded at once when
+        the queue has no room, DeadlineExceeded when timeout passes first."""
+        if self._closed:
+            raise NotReady("the server is shutting down; retry on another replica")
+        if not sequences:
+            return []
+        if self._queued_pairs + len(sequences) > self.limits.max_queued_pairs:
+            self.stats.requests_rejected += 1
+            raise Overloaded(
+                f"the queue holds {self._queued_pairs} pairs and this request's {len(sequences)} would pass "
+                f"the limit of {self.limits.max_queued_pairs} (--max-queued-pairs): retry with backoff"
+            )
+        loop = asyncio.get_running_loop()
+        job = _Job(sequences, loop.create_future(), None if timeout is None else loop.time() + timeout)
+        self._pending.extend(_Pair(job, index, next(self._order)) for index in range(len(sequences)))
+        self._queued_pairs += len(sequences)
+        self._work.set()
+        if self._queued_pairs >= self.limits.max_batch_pairs:
+            self._full.set()
+        try:
+            return await job.future
+        except asyncio.CancelledError:
+            self._drop(job)
+            raise
+
+    def _drop(self, job: _Job) -> None:
+        """Forgets a job's queued pairs; the worker skips them."""
+        if job.queued:
+            self.stats.pairs_dropped += job.queued
+            self._queued_pairs -= job.queued
+            job.queued = 0
+        if not job.done:
+            job.future.cancel()
+
+    async def _run(self) -> None:
+        loop = asyncio.get_running_loop()
+        idle = True
+        while True:
+            await self._work.wait()
+            if idle:
+                await self._wait_for_more()
+            batch = self._take_batch(loop.time())
+            if not batch:
+                self._work.clear()
+                self._full.clear()
+                idle = True
+                continue
+            idle = False
+            await self._score_batch(loop, batch)
+
+    async def _wait_for_more(self) -> None:
+        if self.limits.max_wait_ms <= 0 or self._full.is_set():
+            return
+        try:
+            await asyncio.wait_for(self._full.wait(), self.limits.max_wait_ms / 1000)
+        except TimeoutError:
+            pass
+
+    def _take_batch(self, now: float) -> list[_Pair]:
+        """Removes and returns the next batch; fails jobs whose deadline passed."""
+        live: list[_Pair] = []
+        for pair in self._pending:
+            job = pair.job
+            if not job.done and job.deadline is not None and now >= job.deadline:
+                job.future.set_exception(
+                    DeadlineExceeded("the deadline passed while the request waited in the queue: "
+                                     "raise the timeout or send fewer documents")
+                )
+                self._drop(job)
+            if not job.done:
+                live.append(pair)
+        self._pending = live
+        if not live:
+            return []
+        by_length = sorted(live, key=lambda pair: (pair.length, pair.order))
+        anchor = min(range(len(by_length)), key=lambda i: by_length[i].order)
+        low = high = anchor
+        width = by_length[anchor].length
+        limits = self.limits
+        while high - low + 1 < limits.max_batch_pairs:
+            count = high - low + 1
+            # Padding each neighbour would add: a shorter pair pads itself up to the
+            # width, a longer one widens the whole batch.
+            shorter = width - by_length[low - 1].length if low > 0 else None
+            longer = count * (by_length[high + 1].length - width) if high + 1 < len(by_length) else None
+            if shorter is not None and (longer is None or shorter <= longer):
+                if (count + 1) * width > limits.max_batch_tokens:
+                    break
+                low -= 1
+            elif longer is not None:
+                if (count + 1) * by_length[high + 1].length > limits.max_batch_tokens:
+                    break
+                high += 1
+                width = by_length[high].length
+            else:
+                break
+        batch = by_length[low : high + 1]
+        chosen = set(map(id, batch))
+        self._pending = [pair for pair in live if id(pair) not in chosen]
+        for pair in batch:
+            pair.job.queued -= 1
+        self._queued_pairs -= len(batch)
+        if self._queued_pairs < limits.max_batch_pairs:
+            self._full.clear()
+        return batch
+
+    async def _score_batch(self, loop: asyncio.AbstractEventLoop, batch: list[_Pair]) -> None:
+        sequences = [pair.job.sequences[pair.index] for pair in batch]
+        try:
+            scores = await loop.run_in_executor(self._executor, self._forward, sequences)
+        except Exception as error:  # the model failed: only this batch's requests fail
+            log.exception("forward pass over %d pairs failed", len(batch))
+            self.stats.batches_failed += 1
+            failure = ScoringFailed(f"the model failed on a batch holding this request: {type(error).__name__}: {error}")
+            for pair in batch:
+                if not pair.job.done:
+                    pair.job.future.set_exception(failure)
+                    self._drop(pair.job)
+            return
+        self.stats.batches += 1
+        self.stats.pairs_scored += len(batch)
+        self.stats.real_tokens += sum(map(len, sequences))
+        self.stats.padded_tokens += len(batch) * max(map(len, sequences))
+        for pair, score in zip(batch, scores, strict=True):
+            job = pair.job
+            if job.done:
+                continue
+            job.scores[pair.index] = score
+            job.remaining -= 1
+            if job.remaining == 0:
+                job.future.set_result(job.scores)

@@ -1,0 +1,184 @@
+"""The protocol-free core of a rerank call: validate, look up the cache, encode,
+batch, score, sort. The gRPC servicer (and any other front end) only converts
+its wire types to and from the dataclasses here."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from .batching import Batcher
+from .cache import ScoreCache, cache_key
+from .errors import InvalidRequest, ModelNotFound, NotReady
+from .scoring.base import ModelDescription, Scorer, sigmoid
+
+
+@dataclass(frozen=True)
+class RerankQuery:
+    query: str
+    documents: Sequence[tuple[str, str]]
+    """(id, text) pairs, in request order."""
+    top_n: int = 0
+    raw_scores: bool = False
+    return_text: bool = False
+    max_length: int = 0
+    prompt: str = ""
+    model: str = ""
+
+
+@dataclass(frozen=True)
+class ScoredDocument:
+    index: int
+    id: str
+    score: float
+    text: str | None
+
+
+@dataclass(frozen=True)
+class RerankOutcome:
+    results: list[ScoredDocument]
+    model: str
+    pairs: int
+    tokens: int
+    cached_pairs: int
+
+
+@dataclass(frozen=True)
+class RequestLimits:
+    max_documents: int = 1000
+    max_prompt_chars: int = 4096
+
+
+@dataclass
+class ServedModel:
+    scorer: Scorer
+    batcher: Batcher
+    cache: ScoreCache | None = None
+
+    @property
+    def description(self) -> ModelDescription:
+        return self.scorer.description
+
+
+class RerankEngine:
+    """Serves the models it is given; not ready until the first one is added."""
+
+    def __init__(self, limits: RequestLimits) -> None:
+        self.limits = limits
+        self._models: dict[str, ServedModel] = {}
+        self._default: str | None = None
+
+    @property
+    def ready(self) -> bool:
+        return self._default is not None
+
+    @property
+    def default_model(self) -> str:
+        return self._default or ""
+
+    @property
+    def models(self) -> list[ServedModel]:
+        return list(self._models.values())
+
+    def add(self, served: ServedModel) -> None:
+        name = served.description.name
+        if name in self._models:
+            raise ValueError(f"two models are named {name!r}; give each a distinct name")
+        self._models[name] = served
+        served.batcher.start()
+        if self._default is None:
+            self._default = name
+
+    async def close(self) -> None:
+        for served in self._models.values():
+            await served.batcher.close()
+
+    def require_ready(self) -> None:
+        if not self.ready:
+            raise NotReady("the model is still loading; retry when the health check says SERVING")
+
+    def model(self, name: str) -> ServedModel:
+        self.require_ready()
+        served = self._models.get(name or self._default)
+        if served is None:
+            known = ", ".join(sorted(self._models))
+            raise ModelNotFound(f"unknown model {name!r}: this server serves {known}")
+        return served
+
+    async def rerank(self, request: RerankQuery, timeout: float | None = None) -> RerankOutcome:
+        served = self.model(request.model)
+        description = served.description
+        max_length = self._validate(request, served)
+        prompt = request.prompt or None
+        texts = [text for _, text in request.documents]
+
+        raw: list[float | None] = [None] * len(texts)
+        keys: list[bytes] = []
+        if served.cache is not None:
+            keys = [cache_key(description.name, request.prompt, max_length, request.query, t) for t in texts]
+            raw = [served.cache.get(key) for key in keys]
+        missing = [i for i, score in enumerate(raw) if score is None]
+
+        tokens = 0
+        if missing:
+            sequences = await asyncio.to_thread(
+                served.scorer.encode, request.query, [texts[i] for i in missing], max_length, prompt
+            )
+            tokens = sum(map(len, sequences))
+            scores = await served.batcher.score(sequences, timeout)
+            for i, score in zip(missing, scores, strict=True):
+                raw[i] = score
+                if served.cache is not None:
+                    served.cache.put(keys[i], score)
+
+        results = [
+            ScoredDocument(
+                index=i,
+                id=doc_id,
+                score=score if request.raw_scores else sigmoid(score),
+                text=text if request.return_text else None,
+            )
+            for i, ((doc_id, text), score) in enumerate(zip(request.documents, raw, strict=True))
+        ]
+        results.sort(key=lambda r: (-r.score, r.index))
+        if request.top_n:
+            results = results[: request.top_n]
+        return RerankOutcome(
+            results=results,
+            model=description.name,
+            pairs=len(texts),
+            tokens=tokens,
+            cached_pairs=len(texts) - len(missing),
+        )
+
+    def _validate(self, request: RerankQuery, served: ServedModel) -> int:
+        """Checks the request against the limits; returns the max_length to use."""
+        description = served.description
+        if not request.query.strip():
+            raise InvalidRequest("query is empty: send the text to rank the documents against")
+        if not request.documents:
+            raise InvalidRequest("documents is empty: send at least one document to rank")
+        if len(request.documents) > self.limits.max_documents:
+            raise InvalidRequest(
+                f"{len(request.documents)} documents exceed this server's limit of "
+                f"{self.limits.max_documents} per request (--max-documents): send fewer or split the request"
+            )
+        if len(request.prompt) > self.limits.max_prompt_chars:
+            raise InvalidRequest(
+                f"prompt has {len(request.prompt)} characters, over the limit of {self.limits.max_prompt_chars}: "
+                "shorten it, or leave it empty for the model's own instruction"
+            )
+        max_length = request.max_length or description.default_max_length
+        if not description.min_max_length <= max_length <= description.max_max_length:
+            raise InvalidRequest(
+                f"max_length {max_length} is outside {description.min_max_length}..{description.max_max_length} "
+                f"for model {description.name!r}: pick a value in that range, or 0 for the default "
+                f"({description.default_max_length})"
+            )
+        if request.prompt and not served.scorer.fits_position_limit(max_length, request.prompt):
+            raise InvalidRequest(
+                f"max_length {max_length} plus the custom prompt pass model {description.name!r}'s "
+                "position limit: shorten the prompt or lower max_length"
+            )
+        return max_length

@@ -1,0 +1,1 @@
+"""Helpers for tests, demos and benchmarks that cannot download real weights."""

@@ -1,0 +1,102 @@
+"""Runs a real server in a background thread, for tests and benchmarks.
+
+    with running_server(Settings(model=str(model_dir), port=0)) as server:
+        RerankClient(server.address).rerank(...)
+
+The server is the one rerank-server runs (app.run), bound to 127.0.0.1 on a
+free port; only signal handling is left to the caller's process.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import threading
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+
+from ..config import Settings
+from ..scoring.base import Scorer
+
+
+@dataclass
+class ServerHandle:
+    settings: Settings
+    port: int = 0
+    loop: asyncio.AbstractEventLoop | None = None
+    stop_event: asyncio.Event | None = None
+    thread: threading.Thread | None = None
+    error: BaseException | None = field(default=None, repr=False)
+
+    @property
+    def address(self) -> str:
+        return f"{self.settings.host}:{self.port}"
+
+    def stop(self, timeout: float = 60.0) -> None:
+        if self.loop is not None and self.stop_event is not None and self.thread and self.thread.is_alive():
+            self.loop.call_soon_threadsafe(self.stop_event.set)
+            self.thread.join(timeout)
+
+
+@contextlib.contextmanager
+def running_server(
+    settings: Settings, load_scorer: Callable[[], Scorer] | None = None, *, bind_timeout: float = 30.0
+) -> Iterator[ServerHandle]:
+    """Starts the server and yields once it is bound (it may still be loading:
+    wait for SERVING with the health service before scoring)."""
+    from ..app import run
+    from ..scoring.registry import load_scorer as load_from_settings
+
+    loader = load_scorer or (lambda: load_from_settings(settings))
+    handle = ServerHandle(settings)
+    bound = threading.Event()
+
+    def on_bound(port: int) -> None:
+        handle.port = port
+        bound.set()
+
+    def main() -> None:
+        async def serve() -> None:
+            handle.loop = asyncio.get_running_loop()
+            handle.stop_event = asyncio.Event()
+            await run(settings, loader, on_bound=on_bound, stop=handle.stop_event, handle_signals=False)
+
+        try:
+            asyncio.run(serve())
+        except BaseException as error:  # reported to the test that started it
+            handle.error = error
+        finally:
+            bound.set()
+
+    handle.thread = threading.Thread(target=main, name="rerank-server", daemon=True)
+    handle.thread.start()
+    if not bound.wait(bind_timeout) or handle.error is not None:
+        raise RuntimeError(f"the server did not start: {handle.error!r}")
+    try:
+        yield handle
+    finally:
+        handle.stop()
+        if handle.error is not None:
+            raise handle.error
+
+
+def wait_until_serving(address: str, timeout: float = 120.0) -> None:
+    """Blocks until the standard health service reports SERVING."""
+    import time
+
+    import grpc
+    from grpc_health.v1 import health_pb2, health_pb2_grpc
+
+    deadline = time.monotonic() + timeout
+    with grpc.insecure_channel(address) as channel:
+        stub = health_pb2_grpc.HealthStub(channel)
+        while True:
+            try:
+                status = stub.Check(health_pb2.HealthCheckRequest(service=""), timeout=2).status
+                if status == health_pb2.HealthCheckResponse.SERVING:
+                    return
+            except grpc.RpcError:
+                pass
+            if time.monotonic() > deadline:
+                raise TimeoutError(f"{address} did not report SERVING within {timeout:.0f} s")
+            time.sleep(0.1)

@@ -1,0 +1,106 @@
+"""Builds a tiny, randomly initialized model with a real model's architecture.
+
+The tests, the demo and the benchmarks cannot download bge-reranker-v2-gemma, so
+they build a Gemma of the same architecture with random weights and a small
+byte-level BPE tokenizer that has <bos>, <eos>, <pad> and 'Yes', save both with
+save_pretrained, and load the folder through the very path a real model takes.
+
+    python -m rerank_server.testing.tiny_model /tmp/tiny-gemma
+"""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+SPECIAL_TOKENS = ["<pad>", "<eos>", "<bos>", "<unk>"]
+
+# Text the tokenizer is trained on: the prompt's words, English, and Korean, so
+# that every test text tokenizes into several (byte-level) pieces.
+TRAINING_TEXT = [
+    "Given a query A and a passage B, determine whether the passage contains an answer "
+    "to the query by providing a prediction of either 'Yes' or 'No'.",
+    "Yes No Yes No A: B: what is panda? The giant panda is a bear species endemic to China.",
+    "Search engines rank documents by relevance; a reranker reorders the top hits.",
+    "팬더는 중국 남서부 산악지대에 서식하는 포유류의 일종이다. 팬더란 무엇인가?",
+    "The quick brown fox jumps over the lazy dog. OpenSearch BM25 query match title body.",
+]
+
+
+def build_tokenizer(vocab_size: int = 512):
+    """A byte-level BPE tokenizer, as a transformers fast tokenizer."""
+    from tokenizers import Tokenizer, decoders, models, pre_tokenizers, trainers
+    from transformers import PreTrainedTokenizerFast
+
+    backend = Tokenizer(models.BPE(unk_token="<unk>"))
+    backend.pre_tokenizer = pre_tokenizers.ByteLevel(add_prefix_space=False)
+    backend.decoder = decoders.ByteLevel()
+    trainer = trainers.BpeTrainer(
+        vocab_size=vocab_size,
+        special_tokens=SPECIAL_TOKENS,
+        initial_alphabet=pre_tokenizers.ByteLevel.alphabet(),
+        show_progress=False,
+    )
+    backend.train_from_iterator(TRAINING_TEXT * 4, trainer=trainer)
+    return PreTrainedTokenizerFast(
+        tokenizer_object=backend,
+        bos_token="<bos>",
+        eos_token="<eos>",
+        pad_token="<pad>",
+        unk_token="<unk>",
+    )
+
+
+def build_tiny_gemma(
+    directory: str | Path,
+    *,
+    hidden_size: int = 64,
+    intermediate_size: int = 128,
+    num_hidden_layers: int = 2,
+    num_attention_heads: int = 4,
+    num_key_value_heads: int = 1,
+    vocab_size: int | None = None,
+    initializer_range: float = 0.2,
+    seed: int = 0,
+) -> Path:
+    """Saves a random GemmaForCausalLM and its tokenizer to directory.
+
+    vocab_size larger than the tokenizer's pads the embedding (as Gemma's 256k
+    vocabulary does); a large initializer_range spreads the scores apart.
+    """
+    import torch
+    from transformers import GemmaConfig, GemmaForCausalLM
+
+    directory = Path(directory)
+    tokenizer = build_tokenizer()
+    config = GemmaConfig(
+        vocab_size=max(vocab_size or 0, len(tokenizer)),
+        hidden_size=hidden_size,
+        intermediate_size=intermediate_size,
+        num_hidden_layers=num_hidden_layers,
+        num_attention_heads=num_attention_heads,
+        num_key_value_heads=num_key_value_heads,
+        head_dim=hidden_size // num_attention_heads,
+        max_position_embeddings=8192,
+        initializer_range=initializer_range,
+        bos_token_id=tokenizer.bos_token_id,
+        eos_token_id=tokenizer.eos_token_id,
+        pad_token_id=tokenizer.pad_token_id,
+    )
+    torch.manual_seed(seed)
+    model = GemmaForCausalLM(config)
+    model.save_pretrained(directory)
+    tokenizer.save_pretrained(directory)
+    return directory
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("directory", help="where to save the model and tokenizer")
+    parser.add_argument("--seed", type=int, default=0)
+    args = parser.parse_args()
+    print(build_tiny_gemma(args.directory, seed=args.seed))
+
+
+if __name__ == "__main__":
+    main()
