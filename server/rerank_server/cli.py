@@ -90,8 +90,12 @@ def main(argv: list[str] | None = None) -> None:
     settings = parse_settings(argv)
     configure_logging(settings.log_level)
     # Imported late: torch takes seconds to import, --help should not.
+    from transformers.utils import logging as transformers_logging
+
     from .app import run
     from .scoring.registry import load_scorer
+
+    transformers_logging.disable_progress_bar()  # keeps the JSON log one object a line
 
     try:
         asyncio.run(run(settings, lambda: load_scorer(settings)))
