@@ -8,7 +8,8 @@ from rerank_client import RerankClient
 from rerank_server.config import Settings
 from rerank_server.scoring.llm_yes import LlmYesScorer
 from rerank_server.testing.harness import running_server, wait_until_serving
-from rerank_server.testing.tiny_model import build_tiny_gemma
+from rerank_server.scoring.cross_encoder import CrossEncoderScorer
+from rerank_server.testing.tiny_model import build_tiny_gemma, build_tiny_xlm_roberta
 
 
 @pytest.fixture(scope="session")
@@ -20,6 +21,17 @@ def tiny_model_dir(tmp_path_factory):
 @pytest.fixture(scope="session")
 def tiny_scorer(tiny_model_dir):
     return LlmYesScorer.load(str(tiny_model_dir), name="tiny-gemma", device="cpu", dtype="float32")
+
+
+@pytest.fixture(scope="session")
+def tiny_m3_dir(tmp_path_factory):
+    """A random XLMRobertaForSequenceClassification (bge-reranker-v2-m3's architecture)."""
+    return build_tiny_xlm_roberta(tmp_path_factory.mktemp("tiny-m3"))
+
+
+@pytest.fixture(scope="session")
+def tiny_m3_scorer(tiny_m3_dir):
+    return CrossEncoderScorer.load(str(tiny_m3_dir), name="tiny-m3", device="cpu", dtype="float32")
 
 
 @pytest.fixture(scope="session")

@@ -15,9 +15,10 @@ from rerank.v1 import rerank_pb2, rerank_pb2_grpc
 
 from .batching import Batcher, BatchingLimits
 from .cache import ScoreCache
-from .config import Settings
+from .config import ModelSpec, Settings
 from .engine import RequestLimits, RerankEngine, ServedModel
 from .scoring.base import Scorer
+from .scoring.registry import load_scorer
 from .service import RerankServicer
 
 log = logging.getLogger(__name__)
@@ -51,6 +52,25 @@ async def set_health(health_servicer: health.aio.HealthServicer, status: int) ->
         await health_servicer.set(service, status)
 
 
+LoadModel = Callable[[ModelSpec], Scorer]
+
+
+def model_loader(settings: Settings) -> LoadModel:
+    """Loads a served model with the server-wide device, dtype and max_length."""
+
+    def load(spec: ModelSpec) -> Scorer:
+        return load_scorer(
+            spec.source,
+            name=spec.served_name,
+            kind=spec.kind,
+            device=settings.device,
+            dtype=settings.dtype,
+            default_max_length=settings.default_max_length(spec),
+        )
+
+    return load
+
+
 def serve_model(scorer: Scorer, settings: Settings, executor: ThreadPoolExecutor) -> ServedModel:
     limits = BatchingLimits(
         max_batch_tokens=settings.max_batch_tokens,
@@ -64,21 +84,21 @@ def serve_model(scorer: Scorer, settings: Settings, executor: ThreadPoolExecutor
 
 async def run(
     settings: Settings,
-    load_scorer: Callable[[], Scorer],
+    load_model: LoadModel | None = None,
     *,
     on_bound: Callable[[int], None] | None = None,
     stop: asyncio.Event | None = None,
     handle_signals: bool = True,
 ) -> None:
-    """Binds (health NOT_SERVING), loads and warms the model on a thread, turns
-    SERVING, and on SIGTERM/SIGINT (or `stop`) refuses new calls and lets calls
+    """Binds (health NOT_SERVING), loads and warms the models on the inference
+    thread, turns SERVING, and on SIGTERM/SIGINT (or `stop`) refuses new calls and lets calls
     in flight finish within settings.shutdown_grace."""
     stop = stop or asyncio.Event()
     engine = create_engine(settings)
     server, port, health_servicer = create_server(settings, engine)
     await set_health(health_servicer, health_pb2.HealthCheckResponse.NOT_SERVING)
     await server.start()
-    log.info("listening on %s:%d; loading %s", settings.host, port, settings.model)
+    log.info("listening on %s:%d; loading %s", settings.host, port, ", ".join(s.source for s in settings.models))
     if on_bound:
         on_bound(port)
     loop = asyncio.get_running_loop()
@@ -87,7 +107,9 @@ async def run(
             loop.add_signal_handler(signum, stop.set)
     executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="inference")
     try:
-        loading = asyncio.ensure_future(_load(settings, load_scorer, executor, engine, health_servicer))
+        loading = asyncio.ensure_future(
+            _load(settings, load_model or model_loader(settings), executor, engine, health_servicer)
+        )
         stopping = asyncio.ensure_future(stop.wait())
         await asyncio.wait({loading, stopping}, return_when=asyncio.FIRST_COMPLETED)
         if loading.done():
@@ -110,15 +132,19 @@ async def run(
 
 async def _load(
     settings: Settings,
-    load_scorer: Callable[[], Scorer],
+    load_model: LoadModel,
     executor: ThreadPoolExecutor,
     engine: RerankEngine,
     health_servicer: health.aio.HealthServicer,
 ) -> None:
+    """Models share the one inference thread, so their forward passes never
+    run at once on the device and corrupt nothing of each other's."""
     loop = asyncio.get_running_loop()
-    scorer = await loop.run_in_executor(executor, load_scorer)
-    warmup = scorer.encode(WARMUP_QUERY, WARMUP_DOCUMENTS, scorer.description.default_max_length, None)
-    await loop.run_in_executor(executor, scorer.forward, warmup)
-    engine.add(serve_model(scorer, settings, executor))
+    for spec in settings.models:
+        scorer = await loop.run_in_executor(executor, load_model, spec)
+        warmup = scorer.encode(WARMUP_QUERY, WARMUP_DOCUMENTS, scorer.description.default_max_length, None)
+        await loop.run_in_executor(executor, scorer.forward, warmup)
+        engine.add(serve_model(scorer, settings, executor))
+        log.info("loaded %s as %r (%s)", spec.source, scorer.description.name, scorer.description.kind)
     await set_health(health_servicer, health_pb2.HealthCheckResponse.SERVING)
-    log.info("serving %s as %r", settings.model, scorer.description.name)
+    log.info("serving %s", ", ".join(served.description.name for served in engine.models))

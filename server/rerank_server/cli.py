@@ -11,29 +11,36 @@ import json
 import logging
 import os
 import sys
+from collections.abc import Mapping
 
 from pydantic import ValidationError
 
-from .config import Settings
+from .config import DEFAULT_MODEL, ModelSpec, Settings
 
 # flag -> (type, help). The default comes from Settings; RERANK_<FLAG> overrides it.
 FLAGS: dict[str, tuple[type, str]] = {
-    "model": (str, "Hugging Face model id or local directory to serve"),
-    "served-model-name": (str, "name requests use for the model (default: --model)"),
     "host": (str, "address to bind; 0.0.0.0 to serve other machines"),
     "port": (int, "port to bind; 0 picks a free one"),
     "device": (str, "auto (cuda when present, else cpu), cpu, cuda, cuda:N"),
     "dtype": (str, "auto (bfloat16 on GPU, float32 on CPU), float32, bfloat16, float16"),
-    "max-length": (int, "default token budget of a (query, document) pair"),
+    "max-length": (int, "default token budget of a (query, document) pair (default: 1024 for "
+                        "llm-yes-logit models, 512 for cross-encoders)"),
     "max-documents": (int, "most documents in one request"),
     "max-prompt-chars": (int, "longest custom prompt, in characters"),
     "batch-size": (int, "most pairs in one forward pass"),
     "max-batch-tokens": (int, "most padded tokens in one forward pass"),
     "max-wait-ms": (float, "how long an idle model waits to fill a batch"),
-    "max-queued-pairs": (int, "pairs that may wait; past it requests get RESOURCE_EXHAUSTED"),
-    "cache-size": (int, "entries in the score cache; 0 turns it off"),
+    "max-queued-pairs": (int, "pairs that may wait per model; past it requests get RESOURCE_EXHAUSTED"),
+    "cache-size": (int, "entries in each model's score cache; 0 turns it off"),
     "shutdown-grace": (float, "seconds calls in flight get to finish on SIGTERM"),
     "log-level": (str, "DEBUG, INFO, WARNING or ERROR"),
+}
+# Flags that may repeat; their variable holds a comma-separated list.
+LIST_FLAGS: dict[str, str] = {
+    "model": "model to serve, SOURCE or NAME=SOURCE (a Hugging Face id or a local directory); repeat "
+             f"it to serve several, the first is the default (default: {DEFAULT_MODEL})",
+    "model-kind": "force a model's kind, NAME=KIND with KIND llm-yes-logit or cross-encoder "
+                  "(default: detected from the model's config)",
 }
 
 
@@ -41,13 +48,32 @@ def env_name(flag: str) -> str:
     return "RERANK_" + flag.upper().replace("-", "_")
 
 
-def parse_settings(argv: list[str] | None = None, environ: dict[str, str] | None = None) -> Settings:
-    environ = os.environ if environ is None else environ
+def build_parser(environ: Mapping[str, str]) -> argparse.ArgumentParser:
     defaults = Settings()
     parser = argparse.ArgumentParser(
         prog="rerank-server",
-        description="gRPC reranking server for bge-reranker-v2-gemma.",
+        description="gRPC reranking server for bge-reranker-v2-gemma and bge-reranker-v2-m3.",
         formatter_class=argparse.ArgumentDefaultsHelpFormatter,
+    )
+    for flag, help_text in LIST_FLAGS.items():
+        value = environ.get(env_name(flag), "")
+        parser.add_argument(
+            f"--{flag}",
+            action="append",
+            default=None,
+            help=f"{help_text} [env {env_name(flag)}, comma-separated]",
+        )
+        parser.set_defaults(**{f"{flag.replace('-', '_')}_env": [v for v in value.split(",") if v]})
+    parser.add_argument(
+        "--served-model-name",
+        default=environ.get(env_name("served-model-name"), ""),
+        help=f"name of the first model in requests (default: its source) [env {env_name('served-model-name')}]",
+    )
+    parser.add_argument(
+        "--models-file",
+        default=environ.get(env_name("models-file")),
+        help='JSON list of models, [{"name": ..., "source": ..., "kind": ..., "max_length": ...}], '
+             f"served after any --model [env {env_name('models-file')}]",
     )
     for flag, (kind, help_text) in FLAGS.items():
         field = flag.replace("-", "_")
@@ -57,14 +83,41 @@ def parse_settings(argv: list[str] | None = None, environ: dict[str, str] | None
             default=environ.get(env_name(flag), getattr(defaults, field)),
             help=f"{help_text} [env {env_name(flag)}]",
         )
+    return parser
+
+
+def model_specs(args: argparse.Namespace) -> tuple[ModelSpec, ...]:
+    specs = [ModelSpec.parse(text) for text in (args.model or args.model_env)]
+    if args.models_file:
+        with open(args.models_file, encoding="utf-8") as file:
+            specs += [ModelSpec(**entry) for entry in json.load(file)]
+    if not specs:
+        specs = [ModelSpec(source=DEFAULT_MODEL)]
+    if args.served_model_name:
+        specs[0] = specs[0].model_copy(update={"name": args.served_model_name})
+    kinds = dict(text.partition("=")[::2] for text in (args.model_kind or args.model_kind_env))
+    unknown = sorted(set(kinds) - {spec.served_name for spec in specs})
+    if unknown:
+        raise ValueError(f"--model-kind names no served model: {', '.join(unknown)}")
+    return tuple(spec.model_copy(update={"kind": kinds.get(spec.served_name, spec.kind)}) for spec in specs)
+
+
+def parse_settings(argv: list[str] | None = None, environ: Mapping[str, str] | None = None) -> Settings:
+    parser = build_parser(os.environ if environ is None else environ)
     args = parser.parse_args(argv)
+    values = {flag.replace("-", "_"): getattr(args, flag.replace("-", "_")) for flag in FLAGS}
     try:
-        return Settings(**vars(args))
-    except ValidationError as error:
-        problems = "; ".join(
-            f"--{'-'.join(map(str, e['loc'])).replace('_', '-') or 'settings'}: {e['msg']}" for e in error.errors()
-        )
-        parser.error(problems)
+        return Settings(models=model_specs(args), **values)
+    except (ValidationError, ValueError, OSError) as error:
+        parser.error(_describe(error))
+
+
+def _describe(error: Exception) -> str:
+    if not isinstance(error, ValidationError):
+        return str(error)
+    return "; ".join(
+        f"--{'-'.join(map(str, e['loc'])).replace('_', '-') or 'settings'}: {e['msg']}" for e in error.errors()
+    )
 
 
 class JsonFormatter(logging.Formatter):
@@ -93,12 +146,11 @@ def main(argv: list[str] | None = None) -> None:
     from transformers.utils import logging as transformers_logging
 
     from .app import run
-    from .scoring.registry import load_scorer
 
     transformers_logging.disable_progress_bar()  # keeps the JSON log one object a line
 
     try:
-        asyncio.run(run(settings, lambda: load_scorer(settings)))
+        asyncio.run(run(settings))
     except Exception as error:
         logging.getLogger("rerank_server").critical("the server stopped: %s", error, exc_info=True)
         raise SystemExit(1) from None

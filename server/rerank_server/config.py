@@ -2,33 +2,73 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 DEFAULT_MODEL = "BAAI/bge-reranker-v2-gemma"
 
 
+class ModelSpec(BaseModel):
+    """One model to serve."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    source: str = Field(min_length=1, description="Hugging Face id or local directory")
+    name: str = Field("", description="what requests put in `model`; empty = source")
+    kind: str | None = Field(None, description="scoring kind; None = detected from the model's config")
+    max_length: int | None = Field(None, ge=8, description="default token budget; None = the kind's default")
+
+    @property
+    def served_name(self) -> str:
+        return self.name or self.source
+
+    @classmethod
+    def parse(cls, text: str) -> ModelSpec:
+        """'SOURCE' or 'NAME=SOURCE'."""
+        name, separator, source = text.partition("=")
+        return cls(name=name, source=source) if separator else cls(source=text)
+
+
 class Settings(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
 
-    model: str = Field(DEFAULT_MODEL, min_length=1, description="Hugging Face id or local directory")
-    served_model_name: str = Field("", description="name requests use; empty = the --model value")
+    models: tuple[ModelSpec, ...] = (ModelSpec(source=DEFAULT_MODEL),)
+    """The first is the default model."""
     host: str = "127.0.0.1"
     port: int = Field(50051, ge=0, le=65535)
     device: str = "auto"
     dtype: str = "auto"
-    max_length: int = Field(1024, ge=8, description="default token budget of a pair")
+    max_length: int | None = Field(None, ge=8, description="default token budget of a pair for every model")
     max_documents: int = Field(1000, ge=1)
     max_prompt_chars: int = Field(4096, ge=1)
     batch_size: int = Field(64, ge=1, description="most pairs in one forward pass")
     max_batch_tokens: int = Field(16384, ge=64, description="most padded tokens in one forward pass")
     max_wait_ms: float = Field(2.0, ge=0, le=1000)
     max_queued_pairs: int = Field(20000, ge=1)
-    cache_size: int = Field(0, ge=0, description="score cache entries; 0 = off")
+    cache_size: int = Field(0, ge=0, description="score cache entries per model; 0 = off")
     shutdown_grace: float = Field(30.0, ge=0, description="seconds in-flight requests get on SIGTERM")
     log_level: str = "INFO"
 
+    @model_validator(mode="before")
+    @classmethod
+    def _single_model_shorthand(cls, data: Any) -> Any:
+        """Settings(model="dir", served_model_name="x") is models=[ModelSpec(...)]."""
+        if isinstance(data, dict) and ("model" in data or "served_model_name" in data):
+            data = dict(data)
+            source = data.pop("model", DEFAULT_MODEL)
+            name = data.pop("served_model_name", "") or ""
+            data["models"] = (ModelSpec(source=source, name=name),)
+        return data
+
     @model_validator(mode="after")
-    def _queue_holds_a_request(self) -> Settings:
+    def _consistent(self) -> Settings:
+        if not self.models:
+            raise ValueError("serve at least one model (--model)")
+        names = [spec.served_name for spec in self.models]
+        duplicates = sorted({name for name in names if names.count(name) > 1})
+        if duplicates:
+            raise ValueError(f"model names must be distinct; repeated: {', '.join(duplicates)} (use NAME=SOURCE)")
         if self.max_queued_pairs < self.max_documents:
             raise ValueError(
                 f"max_queued_pairs ({self.max_queued_pairs}) must be at least max_documents "
@@ -36,6 +76,5 @@ class Settings(BaseModel):
             )
         return self
 
-    @property
-    def model_name(self) -> str:
-        return self.served_model_name or self.model
+    def default_max_length(self, spec: ModelSpec) -> int | None:
+        return spec.max_length or self.max_length

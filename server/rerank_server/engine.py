@@ -176,6 +176,10 @@ class RerankEngine:
                 f"for model {description.name!r}: pick a value in that range, or 0 for the default "
                 f"({description.default_max_length})"
             )
+        if request.prompt and not description.default_prompt:
+            raise InvalidRequest(
+                f"model {description.name!r} is a {description.kind} and takes no prompt: leave prompt empty"
+            )
         if request.prompt and not served.scorer.fits_position_limit(max_length, request.prompt):
             raise InvalidRequest(
                 f"max_length {max_length} plus the custom prompt pass model {description.name!r}'s "

@@ -10,14 +10,14 @@ pair scores the same alone or in any batch.
 from __future__ import annotations
 
 import functools
-import logging
 from collections.abc import Sequence
 
 import torch
-from transformers import AutoModelForCausalLM, AutoTokenizer, PreTrainedModel
+from transformers import AutoModelForCausalLM, PreTrainedModel
 
 from .base import ModelDescription
-from .device import dtype_name, resolve_device, resolve_dtype
+from .device import dtype_name
+from .hf import load_pretrained, right_pad
 from .prompt import (
     DEFAULT_PROMPT,
     MIN_MAX_LENGTH,
@@ -27,8 +27,6 @@ from .prompt import (
     PromptSuffix,
     build_pair_ids,
 )
-
-log = logging.getLogger(__name__)
 
 KIND = "llm-yes-logit"
 DEFAULT_MAX_LENGTH = 1024
@@ -85,18 +83,14 @@ class LlmYesScorer:
         name: str | None = None,
         device: str = "auto",
         dtype: str = "auto",
-        default_max_length: int = DEFAULT_MAX_LENGTH,
+        default_max_length: int | None = None,
     ) -> LlmYesScorer:
         """Loads a Hugging Face id or a local directory through from_pretrained."""
-        torch_device = resolve_device(device)
-        torch_dtype = resolve_dtype(dtype, torch_device)
-        tokenizer = AutoTokenizer.from_pretrained(source)
-        model = AutoModelForCausalLM.from_pretrained(source, dtype=torch_dtype, attn_implementation="sdpa")
-        model.to(torch_device)
-        model.eval()
-        model.requires_grad_(False)
-        log.info("loaded %s on %s as %s", source, torch_device, dtype_name(torch_dtype))
-        return cls(model, tokenizer, name=name or source, source=source, default_max_length=default_max_length)
+        model, tokenizer = load_pretrained(AutoModelForCausalLM, source, device, dtype)
+        return cls(
+            model, tokenizer, name=name or source, source=source,
+            default_max_length=default_max_length or DEFAULT_MAX_LENGTH,
+        )
 
     def prompt_length(self, prompt: str | None) -> int:
         """Tokens the separator and instruction add after max_length."""
@@ -118,17 +112,12 @@ class LlmYesScorer:
     def forward(self, sequences: Sequence[Sequence[int]]) -> list[float]:
         if not sequences:
             return []
-        lengths = torch.tensor([len(ids) for ids in sequences])
-        width = int(lengths.max())
-        input_ids = torch.full((len(sequences), width), self._pad_id, dtype=torch.long)
-        for row, ids in enumerate(sequences):
-            input_ids[row, : len(ids)] = torch.tensor(ids, dtype=torch.long)
-        attention_mask = torch.arange(width)[None, :] < lengths[:, None]
-        ragged = bool((lengths != width).any())
+        input_ids, attention_mask, lengths = right_pad(sequences, self._pad_id)
+        ragged = bool((lengths != input_ids.shape[1]).any())
         with torch.inference_mode():
             hidden = self._backbone(
                 input_ids=input_ids.to(self._device),
-                attention_mask=attention_mask.to(self._device, dtype=torch.long) if ragged else None,
+                attention_mask=attention_mask.to(self._device) if ragged else None,
                 use_cache=False,
             ).last_hidden_state
             last = hidden[torch.arange(len(sequences), device=self._device), lengths.to(self._device) - 1]

@@ -15,7 +15,7 @@ import threading
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 
-from ..config import Settings
+from ..config import ModelSpec, Settings
 from ..scoring.base import Scorer
 
 
@@ -40,14 +40,20 @@ class ServerHandle:
 
 @contextlib.contextmanager
 def running_server(
-    settings: Settings, load_scorer: Callable[[], Scorer] | None = None, *, bind_timeout: float = 30.0
+    settings: Settings,
+    load_scorer: Callable[[], Scorer] | None = None,
+    *,
+    load_model: Callable[[ModelSpec], Scorer] | None = None,
+    bind_timeout: float = 30.0,
 ) -> Iterator[ServerHandle]:
     """Starts the server and yields once it is bound (it may still be loading:
-    wait for SERVING with the health service before scoring)."""
+    wait for SERVING with the health service before scoring). load_scorer
+    serves one already-built scorer; load_model maps each of settings.models to
+    its scorer; with neither, the models load as rerank-server loads them."""
     from ..app import run
-    from ..scoring.registry import load_scorer as load_from_settings
 
-    loader = load_scorer or (lambda: load_from_settings(settings))
+    if load_model is None and load_scorer is not None:
+        load_model = lambda spec: load_scorer()  # noqa: E731
     handle = ServerHandle(settings)
     bound = threading.Event()
 
@@ -59,7 +65,7 @@ def running_server(
         async def serve() -> None:
             handle.loop = asyncio.get_running_loop()
             handle.stop_event = asyncio.Event()
-            await run(settings, loader, on_bound=on_bound, stop=handle.stop_event, handle_signals=False)
+            await run(settings, load_model, on_bound=on_bound, stop=handle.stop_event, handle_signals=False)
 
         try:
             asyncio.run(serve())
