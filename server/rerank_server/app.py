@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import signal
 from collections.abc import Callable
@@ -17,6 +18,8 @@ from .batching import Batcher, BatchingLimits
 from .cache import ScoreCache
 from .config import ModelSpec, Settings
 from .engine import RequestLimits, RerankEngine, ServedModel
+from .http_api import create_http_app
+from .http_server import EmbeddedHttpServer
 from .scoring.base import Scorer
 from .scoring.registry import load_scorer
 from .service import RerankServicer
@@ -35,7 +38,12 @@ def create_engine(settings: Settings) -> RerankEngine:
 
 def create_server(settings: Settings, engine: RerankEngine) -> tuple[grpc.aio.Server, int, health.aio.HealthServicer]:
     """Builds the server with its services and binds it; port 0 picks a free port."""
-    server = grpc.aio.server()
+    server = grpc.aio.server(
+        options=[
+            ("grpc.max_receive_message_length", settings.max_message_bytes),
+            ("grpc.max_send_message_length", settings.max_message_bytes),
+        ]
+    )
     rerank_pb2_grpc.add_RerankerServicer_to_server(RerankServicer(engine, settings.batch_size), server)
     health_servicer = health.aio.HealthServicer()
     health_pb2_grpc.add_HealthServicer_to_server(health_servicer, server)
@@ -96,38 +104,57 @@ async def run(
     stop = stop or asyncio.Event()
     engine = create_engine(settings)
     server, port, health_servicer = create_server(settings, engine)
-    await set_health(health_servicer, health_pb2.HealthCheckResponse.NOT_SERVING)
-    await server.start()
-    log.info("listening on %s:%d; loading %s", settings.host, port, ", ".join(s.source for s in settings.models))
-    if on_bound:
-        on_bound(port)
-    loop = asyncio.get_running_loop()
-    if handle_signals:
-        for signum in (signal.SIGTERM, signal.SIGINT):
-            loop.add_signal_handler(signum, stop.set)
+    http_server = None
+    if settings.http_port:
+        http_app = create_http_app(engine, lambda: engine.ready and not stop.is_set(), settings.max_message_bytes)
+        http_server = EmbeddedHttpServer(http_app, settings.host, settings.http_port, settings.shutdown_grace)
     executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="inference")
     try:
-        loading = asyncio.ensure_future(
-            _load(settings, load_model or model_loader(settings), executor, engine, health_servicer)
+        await set_health(health_servicer, health_pb2.HealthCheckResponse.NOT_SERVING)
+        await server.start()
+        if http_server:
+            await http_server.start()
+        log.info(
+            "listening on %s:%d (gRPC)%s; loading %s",
+            settings.host,
+            port,
+            f" and :{settings.http_port} (HTTP)" if http_server else "",
+            ", ".join(spec.source for spec in settings.models),
         )
-        stopping = asyncio.ensure_future(stop.wait())
-        await asyncio.wait({loading, stopping}, return_when=asyncio.FIRST_COMPLETED)
-        if loading.done():
-            loading.result()  # a failed load ends the server with its error
-            await stopping
-        else:
-            loading.cancel()
-        log.info("stopping: refusing new calls, finishing calls in flight (up to %.0f s)", settings.shutdown_grace)
-        await health_servicer.enter_graceful_shutdown()
-        await server.stop(settings.shutdown_grace)
+        if on_bound:
+            on_bound(port)
+        with _stop_on_signals(stop, handle_signals):
+            loading = asyncio.ensure_future(
+                _load(settings, load_model or model_loader(settings), executor, engine, health_servicer)
+            )
+            stopping = asyncio.ensure_future(stop.wait())
+            await asyncio.wait({loading, stopping}, return_when=asyncio.FIRST_COMPLETED)
+            if loading.done():
+                loading.result()  # a failed load ends the server with its error
+                await stopping
+            else:
+                loading.cancel()
+            log.info("stopping: refusing new calls, finishing calls in flight (up to %.0f s)", settings.shutdown_grace)
+            await health_servicer.enter_graceful_shutdown()
+            await asyncio.gather(server.stop(settings.shutdown_grace), *([http_server.stop()] if http_server else []))
     finally:
         await engine.close()
         await server.stop(None)
         executor.shutdown(wait=False, cancel_futures=True)
-        if handle_signals:
-            for signum in (signal.SIGTERM, signal.SIGINT):
-                loop.remove_signal_handler(signum)
         log.info("stopped")
+
+
+@contextlib.contextmanager
+def _stop_on_signals(stop: asyncio.Event, enabled: bool):
+    signals = (signal.SIGTERM, signal.SIGINT) if enabled else ()
+    loop = asyncio.get_running_loop()
+    for signum in signals:
+        loop.add_signal_handler(signum, stop.set)
+    try:
+        yield
+    finally:
+        for signum in signals:
+            loop.remove_signal_handler(signum)
 
 
 async def _load(

@@ -20,7 +20,9 @@ from .config import DEFAULT_MODEL, ModelSpec, Settings
 # flag -> (type, help). The default comes from Settings; RERANK_<FLAG> overrides it.
 FLAGS: dict[str, tuple[type, str]] = {
     "host": (str, "address to bind; 0.0.0.0 to serve other machines"),
-    "port": (int, "port to bind; 0 picks a free one"),
+    "port": (int, "gRPC port to bind; 0 picks a free one"),
+    "http-port": (int, "port of the Cohere-shaped HTTP API (/v1/rerank, /v2/rerank, /health); 0 turns it off"),
+    "max-message-bytes": (int, "largest gRPC request message or HTTP request body"),
     "device": (str, "auto (cuda when present, else cpu), cpu, cuda, cuda:N"),
     "dtype": (str, "auto (bfloat16 on GPU, float32 on CPU), float32, bfloat16, float16"),
     "max-length": (int, "default token budget of a (query, document) pair (default: 1024 for "

@@ -37,6 +37,8 @@ class Settings(BaseModel):
     """The first is the default model."""
     host: str = "127.0.0.1"
     port: int = Field(50051, ge=0, le=65535)
+    http_port: int = Field(0, ge=0, le=65535, description="Cohere-shaped HTTP API; 0 = off")
+    max_message_bytes: int = Field(16 * 1024 * 1024, ge=1024, description="largest gRPC message or HTTP body")
     device: str = "auto"
     dtype: str = "auto"
     max_length: int | None = Field(None, ge=8, description="default token budget of a pair for every model")

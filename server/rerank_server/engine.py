@@ -10,7 +10,7 @@ from dataclasses import dataclass
 
 from .batching import Batcher
 from .cache import ScoreCache, cache_key
-from .errors import InvalidRequest, ModelNotFound, NotReady
+from .errors import InvalidRequest, ModelNotFound, NotReady, RequestTooLarge
 from .scoring.base import ModelDescription, Scorer, sigmoid
 
 
@@ -160,12 +160,12 @@ class RerankEngine:
         if not request.documents:
             raise InvalidRequest("documents is empty: send at least one document to rank")
         if len(request.documents) > self.limits.max_documents:
-            raise InvalidRequest(
+            raise RequestTooLarge(
                 f"{len(request.documents)} documents exceed this server's limit of "
                 f"{self.limits.max_documents} per request (--max-documents): send fewer or split the request"
             )
         if len(request.prompt) > self.limits.max_prompt_chars:
-            raise InvalidRequest(
+            raise RequestTooLarge(
                 f"prompt has {len(request.prompt)} characters, over the limit of {self.limits.max_prompt_chars}: "
                 "shorten it, or leave it empty for the model's own instruction"
             )

@@ -17,6 +17,10 @@ class InvalidRequest(RerankError):
     """The request itself is wrong; sending it again will fail again."""
 
 
+class RequestTooLarge(InvalidRequest):
+    """The request passes a size limit (documents, characters, tokens, bytes)."""
+
+
 class ModelNotFound(RerankError):
     """The request names a model this server does not serve."""
 

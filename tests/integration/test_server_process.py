@@ -4,22 +4,15 @@ from __future__ import annotations
 
 import os
 import signal
-import socket
 import subprocess
 import sys
 import threading
 
 import pytest
 from rerank_client import RerankClient, UnavailableError
-from rerank_server.testing.harness import wait_until_serving
+from rerank_server.testing.harness import free_port, wait_until_serving
 
 LONG_DOCUMENTS = [f"passage {i}: " + "the giant panda eats bamboo in the mountains " * 40 for i in range(200)]
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 @pytest.fixture

@@ -86,6 +86,15 @@ def running_server(
             raise handle.error
 
 
+def free_port() -> int:
+    """A loopback port free now (another process could take it before it is bound)."""
+    import socket
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
 def wait_until_serving(address: str, timeout: float = 120.0) -> None:
     """Blocks until the standard health service reports SERVING."""
     import time

@@ -1,0 +1,158 @@
+"""The HTTP API: Cohere's rerank shape over the same engine as gRPC.
+
+Clients that already speak Cohere (its SDKs, OpenSearch ML Commons' cohere
+connector functions, Elasticsearch's custom rerank service) call
+POST /v1/rerank or /v2/rerank here unchanged. Errors are JSON bodies
+{"message": ...} with the HTTP status of the domain error.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import uuid
+from collections.abc import Callable
+from typing import Annotated, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import JSONResponse
+from starlette.routing import Route
+
+from .engine import RerankEngine, RerankOutcome, RerankQuery
+from .errors import (
+    DeadlineExceeded,
+    InvalidRequest,
+    ModelNotFound,
+    NotReady,
+    Overloaded,
+    RerankError,
+    RequestTooLarge,
+    ScoringFailed,
+)
+
+log = logging.getLogger(__name__)
+
+HTTP_STATUS: dict[type[RerankError], int] = {
+    RequestTooLarge: 413,
+    InvalidRequest: 400,
+    ModelNotFound: 404,
+    Overloaded: 429,
+    NotReady: 503,
+    DeadlineExceeded: 504,
+    ScoringFailed: 500,
+}
+
+
+def http_status(error: RerankError) -> int:
+    for cls in type(error).__mro__:
+        if cls in HTTP_STATUS:
+            return HTTP_STATUS[cls]
+    return 500
+
+
+class TextDocument(BaseModel):
+    model_config = ConfigDict(extra="allow")
+    text: str
+
+
+class CohereRerankRequest(BaseModel):
+    """The union of Cohere's v1 and v2 rerank request fields that we honour."""
+
+    model_config = ConfigDict(extra="ignore")
+
+    query: str
+    documents: list[str | TextDocument]
+    model: str = ""
+    top_n: Annotated[int, Field(ge=1)] | None = None
+    return_documents: bool = False
+    max_tokens_per_doc: Annotated[int, Field(ge=1)] | None = None
+    """Taken as the pair's max_length (the token budget of query plus document)."""
+    raw_scores: bool = False
+    """Not Cohere's: the raw relevance logit instead of its sigmoid."""
+
+    def to_query(self) -> RerankQuery:
+        texts = [d if isinstance(d, str) else d.text for d in self.documents]
+        return RerankQuery(
+            query=self.query,
+            documents=[(str(i), text) for i, text in enumerate(texts)],
+            top_n=self.top_n or 0,
+            raw_scores=self.raw_scores,
+            return_text=self.return_documents,
+            max_length=self.max_tokens_per_doc or 0,
+            model=self.model,
+        )
+
+
+def cohere_response(outcome: RerankOutcome, version: Literal["1", "2"]) -> dict:
+    results = []
+    for result in outcome.results:
+        item: dict = {"index": result.index, "relevance_score": float(result.score)}
+        if result.text is not None:
+            item["document"] = {"text": result.text}
+        results.append(item)
+    return {
+        "id": str(uuid.uuid4()),
+        "results": results,
+        "meta": {
+            "api_version": {"version": version},
+            "billed_units": {"search_units": 1},
+            "tokens": {"input_tokens": outcome.tokens, "output_tokens": 0},
+        },
+        "model": outcome.model,
+    }
+
+
+def error_response(status: int, message: str) -> JSONResponse:
+    return JSONResponse({"message": message}, status_code=status)
+
+
+def _validation_message(error: ValidationError) -> str:
+    problems = []
+    for item in error.errors():
+        where = ".".join(str(part) for part in item["loc"]) or "body"
+        problems.append(f"{where}: {item['msg']}")
+    return "invalid request: " + "; ".join(problems)
+
+
+def create_http_app(engine: RerankEngine, is_serving: Callable[[], bool], max_body_bytes: int) -> Starlette:
+    """The ASGI app; is_serving tells /health whether the server takes work."""
+
+    def rerank_endpoint(version: Literal["1", "2"]):
+        async def rerank(request: Request) -> JSONResponse:
+            declared = request.headers.get("content-length")
+            if declared is not None and declared.isdigit() and int(declared) > max_body_bytes:
+                return error_response(413, f"the body has {declared} bytes, over the limit of {max_body_bytes}")
+            body = await request.body()
+            if len(body) > max_body_bytes:
+                return error_response(413, f"the body has {len(body)} bytes, over the limit of {max_body_bytes}")
+            try:
+                payload = CohereRerankRequest.model_validate(json.loads(body or b"null"))
+            except json.JSONDecodeError as error:
+                return error_response(400, f"the body is not JSON: {error}")
+            except ValidationError as error:
+                return error_response(400, _validation_message(error))
+            try:
+                outcome = await engine.rerank(payload.to_query())
+            except RerankError as error:
+                return error_response(http_status(error), str(error))
+            except Exception:
+                log.exception("HTTP rerank failed")
+                return error_response(500, "internal error; the server log has the details")
+            return JSONResponse(cohere_response(outcome, version))
+
+        return rerank
+
+    async def health(request: Request) -> JSONResponse:
+        if is_serving():
+            return JSONResponse({"status": "serving", "models": [m.description.name for m in engine.models]})
+        return JSONResponse({"status": "not serving"}, status_code=503)
+
+    return Starlette(
+        routes=[
+            Route("/v1/rerank", rerank_endpoint("1"), methods=["POST"]),
+            Route("/v2/rerank", rerank_endpoint("2"), methods=["POST"]),
+            Route("/health", health, methods=["GET"]),
+        ]
+    )
