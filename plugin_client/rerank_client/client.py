@@ -62,6 +62,10 @@ class RerankResponse:
     pairs: int
     tokens: int
     cached_pairs: int
+    request_id: str = ""
+    """The server's id of this call (the one sent, or one it made): quote it in bug reports."""
+    server_timing: str = ""
+    """Where the server's time went, e.g. "tokenize;dur=0.41, queue;dur=1.20, inference;dur=25.30" (ms)."""
 
 
 @dataclass(frozen=True)
@@ -162,7 +166,10 @@ def _document_pb(index: int, document: DocumentInput) -> rerank_pb2.Document:
     return rerank_pb2.Document(id=str(doc_id), text=text)
 
 
-def response_from_pb(response: rerank_pb2.RerankResponse, return_text: bool) -> RerankResponse:
+def response_from_pb(
+    response: rerank_pb2.RerankResponse, return_text: bool, trailing_metadata=()
+) -> RerankResponse:
+    metadata = dict(trailing_metadata or ())
     return RerankResponse(
         results=[
             RerankResult(index=r.index, id=r.id, score=r.score, text=r.text if return_text else None)
@@ -172,6 +179,8 @@ def response_from_pb(response: rerank_pb2.RerankResponse, return_text: bool) -> 
         pairs=response.usage.pairs,
         tokens=response.usage.tokens,
         cached_pairs=response.usage.cached_pairs,
+        request_id=metadata.get("x-request-id", ""),
+        server_timing=metadata.get("server-timing", ""),
     )
 
 
@@ -230,8 +239,9 @@ class _ClientBase:
             self._channel = self._grpc.insecure_channel(target, options=channel_options)
         self._stub = rerank_pb2_grpc.RerankerStub(self._channel)
 
-    def _call_options(self, timeout: float | None) -> dict:
-        return {"timeout": self.timeout if timeout is None else timeout, "metadata": self._metadata}
+    def _call_options(self, timeout: float | None, request_id: str | None = None) -> dict:
+        metadata = self._metadata + ((("x-request-id", request_id),) if request_id else ())
+        return {"timeout": self.timeout if timeout is None else timeout, "metadata": metadata}
 
 
 class RerankClient(_ClientBase):
@@ -249,17 +259,19 @@ class RerankClient(_ClientBase):
         prompt: str = "",
         model: str = "",
         timeout: float | None = None,
+        request_id: str | None = None,
     ) -> RerankResponse:
-        """Orders documents by relevance to query, best first; top_n=0 keeps all."""
+        """Orders documents by relevance to query, best first; top_n=0 keeps all.
+        request_id (optional) is logged by the server and echoed in the response."""
         request = build_request(
             query, documents, top_n=top_n, raw_scores=raw_scores, return_text=return_text,
             max_length=max_length, prompt=prompt, model=model,
         )
         try:
-            response = self._stub.Rerank(request, **self._call_options(timeout))
+            response, call = self._stub.Rerank.with_call(request, **self._call_options(timeout, request_id))
         except grpc.RpcError as error:
             raise error_from_rpc(error) from None
-        return response_from_pb(response, return_text)
+        return response_from_pb(response, return_text, call.trailing_metadata())
 
     def model_info(self, model: str = "", *, timeout: float | None = None) -> ServerInfo:
         try:
@@ -297,17 +309,21 @@ class AsyncRerankClient(_ClientBase):
         prompt: str = "",
         model: str = "",
         timeout: float | None = None,
+        request_id: str | None = None,
     ) -> RerankResponse:
-        """Orders documents by relevance to query, best first; top_n=0 keeps all."""
+        """Orders documents by relevance to query, best first; top_n=0 keeps all.
+        request_id (optional) is logged by the server and echoed in the response."""
         request = build_request(
             query, documents, top_n=top_n, raw_scores=raw_scores, return_text=return_text,
             max_length=max_length, prompt=prompt, model=model,
         )
         try:
-            response = await self._stub.Rerank(request, **self._call_options(timeout))
+            call = self._stub.Rerank(request, **self._call_options(timeout, request_id))
+            response = await call
+            trailing = await call.trailing_metadata()
         except grpc.RpcError as error:
             raise error_from_rpc(error) from None
-        return response_from_pb(response, return_text)
+        return response_from_pb(response, return_text, trailing)
 
     async def model_info(self, model: str = "", *, timeout: float | None = None) -> ServerInfo:
         try:

@@ -9,55 +9,41 @@ import signal
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 
-import grpc
-from grpc_health.v1 import health, health_pb2, health_pb2_grpc
-from grpc_reflection.v1alpha import reflection
-from rerank.v1 import rerank_pb2, rerank_pb2_grpc
+from grpc_health.v1 import health, health_pb2
 
 from .batching import Batcher, BatchingLimits
 from .cache import ScoreCache
 from .config import ModelSpec, Settings
 from .engine import RequestLimits, RerankEngine, ServedModel
+from .grpc_server import create_grpc_server, set_health
 from .http_api import create_http_app
 from .http_server import EmbeddedHttpServer
+from .metrics import Metrics
 from .scoring.base import Scorer
 from .scoring.registry import load_scorer
-from .service import RerankServicer
 
 log = logging.getLogger(__name__)
 
-SERVICE_NAME = rerank_pb2.DESCRIPTOR.services_by_name["Reranker"].full_name
 # Pairs scored once after loading, so the first request pays no warm-up cost.
 WARMUP_QUERY = "warm-up"
 WARMUP_DOCUMENTS = ["a short passage", ""]
 
 
 def create_engine(settings: Settings) -> RerankEngine:
-    return RerankEngine(RequestLimits(max_documents=settings.max_documents, max_prompt_chars=settings.max_prompt_chars))
-
-
-def create_server(settings: Settings, engine: RerankEngine) -> tuple[grpc.aio.Server, int, health.aio.HealthServicer]:
-    """Builds the server with its services and binds it; port 0 picks a free port."""
-    server = grpc.aio.server(
-        options=[
-            ("grpc.max_receive_message_length", settings.max_message_bytes),
-            ("grpc.max_send_message_length", settings.max_message_bytes),
-        ]
+    return RerankEngine(
+        RequestLimits(
+            max_documents=settings.max_documents,
+            max_prompt_chars=settings.max_prompt_chars,
+            max_query_chars=settings.max_query_chars,
+            max_document_chars=settings.max_document_chars,
+            max_request_tokens=settings.max_request_tokens,
+        )
     )
-    rerank_pb2_grpc.add_RerankerServicer_to_server(RerankServicer(engine, settings.batch_size), server)
-    health_servicer = health.aio.HealthServicer()
-    health_pb2_grpc.add_HealthServicer_to_server(health_servicer, server)
-    reflection.enable_server_reflection(
-        (SERVICE_NAME, health_pb2.DESCRIPTOR.services_by_name["Health"].full_name, reflection.SERVICE_NAME),
-        server,
-    )
-    port = server.add_insecure_port(f"{settings.host}:{settings.port}")
-    return server, port, health_servicer
 
 
-async def set_health(health_servicer: health.aio.HealthServicer, status: int) -> None:
-    for service in ("", SERVICE_NAME):
-        await health_servicer.set(service, status)
+def create_http_server(settings: Settings, engine: RerankEngine, metrics: Metrics, is_serving) -> EmbeddedHttpServer:
+    app = create_http_app(engine, is_serving, settings, metrics)
+    return EmbeddedHttpServer(app, settings)
 
 
 LoadModel = Callable[[ModelSpec], Scorer]
@@ -79,7 +65,7 @@ def model_loader(settings: Settings) -> LoadModel:
     return load
 
 
-def serve_model(scorer: Scorer, settings: Settings, executor: ThreadPoolExecutor) -> ServedModel:
+def serve_model(scorer: Scorer, settings: Settings, executor: ThreadPoolExecutor, metrics: Metrics) -> ServedModel:
     limits = BatchingLimits(
         max_batch_tokens=settings.max_batch_tokens,
         max_batch_pairs=settings.batch_size,
@@ -87,7 +73,10 @@ def serve_model(scorer: Scorer, settings: Settings, executor: ThreadPoolExecutor
         max_queued_pairs=settings.max_queued_pairs,
     )
     cache = ScoreCache(settings.cache_size) if settings.cache_size else None
-    return ServedModel(scorer=scorer, batcher=Batcher(scorer.forward, executor, limits), cache=cache)
+    model_metrics = metrics.for_model(scorer.description.name)
+    batcher = Batcher(scorer.forward, executor, limits, observer=model_metrics)
+    model_metrics.bind_queue(lambda: batcher.queued_pairs)
+    return ServedModel(scorer=scorer, batcher=batcher, cache=cache, metrics=model_metrics)
 
 
 async def run(
@@ -103,17 +92,20 @@ async def run(
     in flight finish within settings.shutdown_grace."""
     stop = stop or asyncio.Event()
     engine = create_engine(settings)
-    server, port, health_servicer = create_server(settings, engine)
+    metrics = Metrics()
+    server, port, health_servicer = create_grpc_server(settings, engine, metrics)
     http_server = None
     if settings.http_port:
-        http_app = create_http_app(engine, lambda: engine.ready and not stop.is_set(), settings.max_message_bytes)
-        http_server = EmbeddedHttpServer(http_app, settings.host, settings.http_port, settings.shutdown_grace)
+        http_server = create_http_server(settings, engine, metrics, lambda: engine.ready and not stop.is_set())
+    metrics_server = None
     executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="inference")
     try:
         await set_health(health_servicer, health_pb2.HealthCheckResponse.NOT_SERVING)
         await server.start()
         if http_server:
             await http_server.start()
+        if settings.metrics_port:
+            metrics_server, _ = metrics.serve(settings.host, settings.metrics_port)
         log.info(
             "listening on %s:%d (gRPC)%s; loading %s",
             settings.host,
@@ -125,7 +117,7 @@ async def run(
             on_bound(port)
         with _stop_on_signals(stop, handle_signals):
             loading = asyncio.ensure_future(
-                _load(settings, load_model or model_loader(settings), executor, engine, health_servicer)
+                _load(settings, load_model or model_loader(settings), executor, engine, health_servicer, metrics)
             )
             stopping = asyncio.ensure_future(stop.wait())
             await asyncio.wait({loading, stopping}, return_when=asyncio.FIRST_COMPLETED)
@@ -140,6 +132,8 @@ async def run(
     finally:
         await engine.close()
         await server.stop(None)
+        if metrics_server:
+            metrics_server.shutdown()
         executor.shutdown(wait=False, cancel_futures=True)
         log.info("stopped")
 
@@ -163,6 +157,7 @@ async def _load(
     executor: ThreadPoolExecutor,
     engine: RerankEngine,
     health_servicer: health.aio.HealthServicer,
+    metrics: Metrics,
 ) -> None:
     """Models share the one inference thread, so their forward passes never
     run at once on the device and corrupt nothing of each other's."""
@@ -171,7 +166,7 @@ async def _load(
         scorer = await loop.run_in_executor(executor, load_model, spec)
         warmup = scorer.encode(WARMUP_QUERY, WARMUP_DOCUMENTS, scorer.description.default_max_length, None)
         await loop.run_in_executor(executor, scorer.forward, warmup)
-        engine.add(serve_model(scorer, settings, executor))
+        engine.add(serve_model(scorer, settings, executor, metrics))
         log.info("loaded %s as %r (%s)", spec.source, scorer.description.name, scorer.description.kind)
     await set_health(health_servicer, health_pb2.HealthCheckResponse.SERVING)
     log.info("serving %s", ", ".join(served.description.name for served in engine.models))

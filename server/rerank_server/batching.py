@@ -13,9 +13,11 @@ from __future__ import annotations
 import asyncio
 import itertools
 import logging
+import time
 from collections.abc import Callable, Sequence
 from concurrent.futures import Executor
 from dataclasses import dataclass, field
+from typing import Protocol
 
 from .errors import DeadlineExceeded, NotReady, Overloaded, ScoringFailed
 
@@ -49,6 +51,28 @@ class BatcherStats:
     batches_failed: int = 0
 
 
+class BatchObserver(Protocol):
+    """Receives what metrics need; every method is called on the event loop."""
+
+    def batch_scored(self, pairs: int, padded_tokens: int, seconds: float) -> None: ...
+
+    def batch_failed(self) -> None: ...
+
+    def queue_waited(self, seconds: float) -> None: ...
+
+    def pairs_dropped(self, pairs: int) -> None: ...
+
+    def request_rejected(self) -> None: ...
+
+
+@dataclass(frozen=True)
+class JobTiming:
+    queue_seconds: float
+    """From submission until the request's first pair entered a forward pass."""
+    inference_seconds: float
+    """Forward passes that held the request's pairs (shared with other requests)."""
+
+
 @dataclass(eq=False)
 class _Job:
     """One request's pairs and where their scores go."""
@@ -56,6 +80,9 @@ class _Job:
     sequences: Sequence[Sequence[int]]
     future: asyncio.Future
     deadline: float | None
+    submitted: float = field(default_factory=time.perf_counter)
+    queue_seconds: float | None = None
+    inference_seconds: float = 0.0
     scores: list[float | None] = field(init=False)
     remaining: int = field(init=False)
     queued: int = field(init=False)
@@ -84,10 +111,13 @@ class _Pair:
 class Batcher:
     """Queue and batch former of one model; see the module docstring."""
 
-    def __init__(self, forward: Forward, executor: Executor, limits: BatchingLimits) -> None:
+    def __init__(
+        self, forward: Forward, executor: Executor, limits: BatchingLimits, observer: BatchObserver | None = None
+    ) -> None:
         self._forward = forward
         self._executor = executor
         self.limits = limits
+        self._observer = observer
         self.stats = BatcherStats()
         self._pending: list[_Pair] = []
         self._queued_pairs = 0
@@ -123,12 +153,21 @@ class Batcher:
     async def score(self, sequences: Sequence[Sequence[int]], timeout: float | None = None) -> list[float]:
         """Raw scores of sequences, in their order. Raises Overloaded at once when
         the queue has no room, DeadlineExceeded when timeout passes first."""
+        scores, _ = await self.score_timed(sequences, timeout)
+        return scores
+
+    async def score_timed(
+        self, sequences: Sequence[Sequence[int]], timeout: float | None = None
+    ) -> tuple[list[float], JobTiming]:
+        """score(), and where the request's time went."""
         if self._closed:
             raise NotReady("the server is shutting down; retry on another replica")
         if not sequences:
-            return []
+            return [], JobTiming(0.0, 0.0)
         if self._queued_pairs + len(sequences) > self.limits.max_queued_pairs:
             self.stats.requests_rejected += 1
+            if self._observer:
+                self._observer.request_rejected()
             raise Overloaded(
                 f"the queue holds {self._queued_pairs} pairs and this request's {len(sequences)} would pass "
                 f"the limit of {self.limits.max_queued_pairs} (--max-queued-pairs): retry with backoff"
@@ -141,15 +180,18 @@ class Batcher:
         if self._queued_pairs >= self.limits.max_batch_pairs:
             self._full.set()
         try:
-            return await job.future
+            scores = await job.future
         except asyncio.CancelledError:
             self._drop(job)
             raise
+        return scores, JobTiming(job.queue_seconds or 0.0, job.inference_seconds)
 
     def _drop(self, job: _Job) -> None:
         """Forgets a job's queued pairs; the worker skips them."""
         if job.queued:
             self.stats.pairs_dropped += job.queued
+            if self._observer:
+                self._observer.pairs_dropped(job.queued)
             self._queued_pairs -= job.queued
             job.queued = 0
         if not job.done:
@@ -220,8 +262,14 @@ class Batcher:
         batch = by_length[low : high + 1]
         chosen = set(map(id, batch))
         self._pending = [pair for pair in live if id(pair) not in chosen]
+        started = time.perf_counter()
         for pair in batch:
-            pair.job.queued -= 1
+            job = pair.job
+            job.queued -= 1
+            if job.queue_seconds is None:
+                job.queue_seconds = started - job.submitted
+                if self._observer:
+                    self._observer.queue_waited(job.queue_seconds)
         self._queued_pairs -= len(batch)
         if self._queued_pairs < limits.max_batch_pairs:
             self._full.clear()
@@ -229,21 +277,30 @@ class Batcher:
 
     async def _score_batch(self, loop: asyncio.AbstractEventLoop, batch: list[_Pair]) -> None:
         sequences = [pair.job.sequences[pair.index] for pair in batch]
+        started = time.perf_counter()
         try:
             scores = await loop.run_in_executor(self._executor, self._forward, sequences)
         except Exception as error:  # the model failed: only this batch's requests fail
             log.exception("forward pass over %d pairs failed", len(batch))
             self.stats.batches_failed += 1
+            if self._observer:
+                self._observer.batch_failed()
             failure = ScoringFailed(f"the model failed on a batch holding this request: {type(error).__name__}: {error}")
             for pair in batch:
                 if not pair.job.done:
                     pair.job.future.set_exception(failure)
                     self._drop(pair.job)
             return
+        seconds = time.perf_counter() - started
+        padded_tokens = len(batch) * max(map(len, sequences))
         self.stats.batches += 1
         self.stats.pairs_scored += len(batch)
         self.stats.real_tokens += sum(map(len, sequences))
-        self.stats.padded_tokens += len(batch) * max(map(len, sequences))
+        self.stats.padded_tokens += padded_tokens
+        if self._observer:
+            self._observer.batch_scored(len(batch), padded_tokens, seconds)
+        for job in {id(pair.job): pair.job for pair in batch}.values():
+            job.inference_seconds += seconds
         for pair, score in zip(batch, scores, strict=True):
             job = pair.job
             if job.done:

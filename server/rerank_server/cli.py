@@ -10,12 +10,12 @@ import asyncio
 import json
 import logging
 import os
-import sys
 from collections.abc import Mapping
 
 from pydantic import ValidationError
 
 from .config import DEFAULT_MODEL, ModelSpec, Settings
+from .logs import configure_logging
 
 # flag -> (type, help). The default comes from Settings; RERANK_<FLAG> overrides it.
 FLAGS: dict[str, tuple[type, str]] = {
@@ -29,6 +29,9 @@ FLAGS: dict[str, tuple[type, str]] = {
                         "llm-yes-logit models, 512 for cross-encoders)"),
     "max-documents": (int, "most documents in one request"),
     "max-prompt-chars": (int, "longest custom prompt, in characters"),
+    "max-query-chars": (int, "longest query, in characters; 0 = no limit"),
+    "max-document-chars": (int, "longest document, in characters; 0 = no limit"),
+    "max-request-tokens": (int, "most tokens one request may feed the model; 0 = no limit"),
     "batch-size": (int, "most pairs in one forward pass"),
     "max-batch-tokens": (int, "most padded tokens in one forward pass"),
     "max-wait-ms": (float, "how long an idle model waits to fill a batch"),
@@ -36,6 +39,10 @@ FLAGS: dict[str, tuple[type, str]] = {
     "cache-size": (int, "entries in each model's score cache; 0 turns it off"),
     "shutdown-grace": (float, "seconds calls in flight get to finish on SIGTERM"),
     "log-level": (str, "DEBUG, INFO, WARNING or ERROR"),
+    "metrics-port": (int, "port of the Prometheus /metrics endpoint; 0 turns it off"),
+    "tls-cert": (str, "PEM certificate chain; with --tls-key serves gRPC and HTTP over TLS"),
+    "tls-key": (str, "PEM private key of --tls-cert"),
+    "tls-client-ca": (str, "PEM CA bundle: clients must present a certificate it signed (mutual TLS)"),
 }
 # Flags that may repeat; their variable holds a comma-separated list.
 LIST_FLAGS: dict[str, str] = {
@@ -43,6 +50,7 @@ LIST_FLAGS: dict[str, str] = {
              f"it to serve several, the first is the default (default: {DEFAULT_MODEL})",
     "model-kind": "force a model's kind, NAME=KIND with KIND llm-yes-logit or cross-encoder "
                   "(default: detected from the model's config)",
+    "api-key": "accept this bearer key ('authorization: Bearer KEY'); repeat for several; health stays open",
 }
 
 
@@ -70,6 +78,11 @@ def build_parser(environ: Mapping[str, str]) -> argparse.ArgumentParser:
         "--served-model-name",
         default=environ.get(env_name("served-model-name"), ""),
         help=f"name of the first model in requests (default: its source) [env {env_name('served-model-name')}]",
+    )
+    parser.add_argument(
+        "--api-key-file",
+        default=environ.get(env_name("api-key-file")),
+        help=f"file of accepted keys, one a line (# comments) [env {env_name('api-key-file')}]",
     )
     parser.add_argument(
         "--models-file",
@@ -104,12 +117,20 @@ def model_specs(args: argparse.Namespace) -> tuple[ModelSpec, ...]:
     return tuple(spec.model_copy(update={"kind": kinds.get(spec.served_name, spec.kind)}) for spec in specs)
 
 
+def api_keys(args: argparse.Namespace) -> tuple[str, ...]:
+    keys = list(args.api_key or args.api_key_env)
+    if args.api_key_file:
+        with open(args.api_key_file, encoding="utf-8") as file:
+            keys += [line.strip() for line in file if line.strip() and not line.lstrip().startswith("#")]
+    return tuple(keys)
+
+
 def parse_settings(argv: list[str] | None = None, environ: Mapping[str, str] | None = None) -> Settings:
     parser = build_parser(os.environ if environ is None else environ)
     args = parser.parse_args(argv)
     values = {flag.replace("-", "_"): getattr(args, flag.replace("-", "_")) for flag in FLAGS}
     try:
-        return Settings(models=model_specs(args), **values)
+        return Settings(models=model_specs(args), api_keys=api_keys(args), **values)
     except (ValidationError, ValueError, OSError) as error:
         parser.error(_describe(error))
 
@@ -120,25 +141,6 @@ def _describe(error: Exception) -> str:
     return "; ".join(
         f"--{'-'.join(map(str, e['loc'])).replace('_', '-') or 'settings'}: {e['msg']}" for e in error.errors()
     )
-
-
-class JsonFormatter(logging.Formatter):
-    def format(self, record: logging.LogRecord) -> str:
-        entry = {
-            "time": self.formatTime(record),
-            "level": record.levelname,
-            "logger": record.name,
-            "message": record.getMessage(),
-        }
-        if record.exc_info:
-            entry["error"] = self.formatException(record.exc_info)
-        return json.dumps(entry, ensure_ascii=False)
-
-
-def configure_logging(level: str) -> None:
-    handler = logging.StreamHandler(sys.stderr)
-    handler.setFormatter(JsonFormatter())
-    logging.basicConfig(level=level.upper(), handlers=[handler], force=True)
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -44,6 +44,9 @@ class Settings(BaseModel):
     max_length: int | None = Field(None, ge=8, description="default token budget of a pair for every model")
     max_documents: int = Field(1000, ge=1)
     max_prompt_chars: int = Field(4096, ge=1)
+    max_query_chars: int = Field(16384, ge=0, description="0 = no limit")
+    max_document_chars: int = Field(200_000, ge=0, description="0 = no limit")
+    max_request_tokens: int = Field(0, ge=0, description="tokens one request may feed the model; 0 = no limit")
     batch_size: int = Field(64, ge=1, description="most pairs in one forward pass")
     max_batch_tokens: int = Field(16384, ge=64, description="most padded tokens in one forward pass")
     max_wait_ms: float = Field(2.0, ge=0, le=1000)
@@ -51,6 +54,11 @@ class Settings(BaseModel):
     cache_size: int = Field(0, ge=0, description="score cache entries per model; 0 = off")
     shutdown_grace: float = Field(30.0, ge=0, description="seconds in-flight requests get on SIGTERM")
     log_level: str = "INFO"
+    metrics_port: int = Field(0, ge=0, le=65535, description="Prometheus /metrics; 0 = off")
+    tls_cert: str | None = Field(None, description="PEM certificate chain; with tls_key turns on TLS")
+    tls_key: str | None = Field(None, description="PEM private key of tls_cert")
+    tls_client_ca: str | None = Field(None, description="PEM CA bundle; clients must present a certificate it signed")
+    api_keys: tuple[str, ...] = Field((), description="accepted bearer keys; empty = no key needed")
 
     @model_validator(mode="before")
     @classmethod
@@ -71,6 +79,10 @@ class Settings(BaseModel):
         duplicates = sorted({name for name in names if names.count(name) > 1})
         if duplicates:
             raise ValueError(f"model names must be distinct; repeated: {', '.join(duplicates)} (use NAME=SOURCE)")
+        if bool(self.tls_cert) != bool(self.tls_key):
+            raise ValueError("--tls-cert and --tls-key go together: give both, or neither")
+        if self.tls_client_ca and not self.tls_cert:
+            raise ValueError("--tls-client-ca (mutual TLS) needs --tls-cert and --tls-key")
         if self.max_queued_pairs < self.max_documents:
             raise ValueError(
                 f"max_queued_pairs ({self.max_queued_pairs}) must be at least max_documents "

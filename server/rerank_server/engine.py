@@ -5,12 +5,14 @@ its wire types to and from the dataclasses here."""
 from __future__ import annotations
 
 import asyncio
+import time
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
-from .batching import Batcher
+from .batching import Batcher, JobTiming
 from .cache import ScoreCache, cache_key
 from .errors import InvalidRequest, ModelNotFound, NotReady, RequestTooLarge
+from .metrics import ModelMetrics
 from .scoring.base import ModelDescription, Scorer, sigmoid
 
 
@@ -36,18 +38,42 @@ class ScoredDocument:
 
 
 @dataclass(frozen=True)
+class StageTimes:
+    tokenize_seconds: float = 0.0
+    queue_seconds: float = 0.0
+    inference_seconds: float = 0.0
+
+    def server_timing(self) -> str:
+        """The W3C Server-Timing form, in milliseconds."""
+        return ", ".join(
+            f"{name};dur={seconds * 1000:.2f}"
+            for name, seconds in (
+                ("tokenize", self.tokenize_seconds),
+                ("queue", self.queue_seconds),
+                ("inference", self.inference_seconds),
+            )
+        )
+
+
+@dataclass(frozen=True)
 class RerankOutcome:
     results: list[ScoredDocument]
     model: str
     pairs: int
     tokens: int
     cached_pairs: int
+    times: StageTimes = field(default_factory=StageTimes)
 
 
 @dataclass(frozen=True)
 class RequestLimits:
+    """Bounds on one request; 0 turns a bound off."""
+
     max_documents: int = 1000
     max_prompt_chars: int = 4096
+    max_query_chars: int = 16384
+    max_document_chars: int = 200_000
+    max_request_tokens: int = 0
 
 
 @dataclass
@@ -55,6 +81,7 @@ class ServedModel:
     scorer: Scorer
     batcher: Batcher
     cache: ScoreCache | None = None
+    metrics: ModelMetrics | None = None
 
     @property
     def description(self) -> ModelDescription:
@@ -119,18 +146,32 @@ class RerankEngine:
             keys = [cache_key(description.name, request.prompt, max_length, request.query, t) for t in texts]
             raw = [served.cache.get(key) for key in keys]
         missing = [i for i, score in enumerate(raw) if score is None]
+        if served.metrics and served.cache is not None:
+            served.metrics.cache_lookups(hits=len(texts) - len(missing), misses=len(missing))
 
-        tokens = 0
+        tokens, tokenize_seconds, timing = 0, 0.0, JobTiming(0.0, 0.0)
         if missing:
+            started = time.perf_counter()
             sequences = await asyncio.to_thread(
                 served.scorer.encode, request.query, [texts[i] for i in missing], max_length, prompt
             )
+            tokenize_seconds = time.perf_counter() - started
             tokens = sum(map(len, sequences))
-            scores = await served.batcher.score(sequences, timeout)
+            limit = self.limits.max_request_tokens
+            if limit and tokens > limit:
+                raise RequestTooLarge(
+                    f"the request feeds {tokens} tokens to the model, over the limit of {limit} "
+                    "(--max-request-tokens): send fewer or shorter documents, or a lower max_length"
+                )
+            scores, timing = await served.batcher.score_timed(sequences, timeout)
             for i, score in zip(missing, scores, strict=True):
                 raw[i] = score
                 if served.cache is not None:
                     served.cache.put(keys[i], score)
+        times = StageTimes(tokenize_seconds, timing.queue_seconds, timing.inference_seconds)
+        if served.metrics and missing:
+            served.metrics.stage("tokenize", tokenize_seconds)
+            served.metrics.stage("inference", timing.inference_seconds)
 
         results = [
             ScoredDocument(
@@ -150,6 +191,7 @@ class RerankEngine:
             pairs=len(texts),
             tokens=tokens,
             cached_pairs=len(texts) - len(missing),
+            times=times,
         )
 
     def _validate(self, request: RerankQuery, served: ServedModel) -> int:
@@ -164,6 +206,20 @@ class RerankEngine:
                 f"{len(request.documents)} documents exceed this server's limit of "
                 f"{self.limits.max_documents} per request (--max-documents): send fewer or split the request"
             )
+        limits = self.limits
+        if limits.max_query_chars and len(request.query) > limits.max_query_chars:
+            raise RequestTooLarge(
+                f"query has {len(request.query)} characters, over the limit of {limits.max_query_chars} "
+                "(--max-query-chars): shorten it"
+            )
+        if limits.max_document_chars:
+            for index, (_, text) in enumerate(request.documents):
+                if len(text) > limits.max_document_chars:
+                    raise RequestTooLarge(
+                        f"document {index} has {len(text)} characters, over the limit of "
+                        f"{limits.max_document_chars} (--max-document-chars): cut it, only the first "
+                        "max_length tokens are scored anyway"
+                    )
         if len(request.prompt) > self.limits.max_prompt_chars:
             raise RequestTooLarge(
                 f"prompt has {len(request.prompt)} characters, over the limit of {self.limits.max_prompt_chars}: "

@@ -10,16 +10,21 @@ from __future__ import annotations
 
 import json
 import logging
+import time
 import uuid
 from collections.abc import Callable
 from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from starlette.applications import Starlette
+from starlette.middleware import Middleware
+from starlette.middleware.base import BaseHTTPMiddleware
 from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import Route
 
+from .auth import HTTP_OPEN_PATHS, ApiKeys
+from .config import Settings
 from .engine import RerankEngine, RerankOutcome, RerankQuery
 from .errors import (
     DeadlineExceeded,
@@ -31,6 +36,8 @@ from .errors import (
     RequestTooLarge,
     ScoringFailed,
 )
+from .logs import request_id_from, request_id_var
+from .metrics import Metrics
 
 log = logging.getLogger(__name__)
 
@@ -116,31 +123,34 @@ def _validation_message(error: ValidationError) -> str:
     return "invalid request: " + "; ".join(problems)
 
 
-def create_http_app(engine: RerankEngine, is_serving: Callable[[], bool], max_body_bytes: int) -> Starlette:
+def create_http_app(
+    engine: RerankEngine, is_serving: Callable[[], bool], settings: Settings, metrics: Metrics
+) -> Starlette:
     """The ASGI app; is_serving tells /health whether the server takes work."""
+    keys = ApiKeys(settings.api_keys)
+    max_body_bytes = settings.max_message_bytes
+
+    async def parse(request: Request) -> CohereRerankRequest:
+        declared = request.headers.get("content-length", "")
+        if declared.isdigit() and int(declared) > max_body_bytes:
+            raise RequestTooLarge(f"the body has {declared} bytes, over the limit of {max_body_bytes}")
+        body = await request.body()
+        if len(body) > max_body_bytes:
+            raise RequestTooLarge(f"the body has {len(body)} bytes, over the limit of {max_body_bytes}")
+        try:
+            return CohereRerankRequest.model_validate(json.loads(body or b"null"))
+        except json.JSONDecodeError as error:
+            raise InvalidRequest(f"the body is not JSON: {error}") from None
+        except ValidationError as error:
+            raise InvalidRequest(_validation_message(error)) from None
 
     def rerank_endpoint(version: Literal["1", "2"]):
         async def rerank(request: Request) -> JSONResponse:
-            declared = request.headers.get("content-length")
-            if declared is not None and declared.isdigit() and int(declared) > max_body_bytes:
-                return error_response(413, f"the body has {declared} bytes, over the limit of {max_body_bytes}")
-            body = await request.body()
-            if len(body) > max_body_bytes:
-                return error_response(413, f"the body has {len(body)} bytes, over the limit of {max_body_bytes}")
-            try:
-                payload = CohereRerankRequest.model_validate(json.loads(body or b"null"))
-            except json.JSONDecodeError as error:
-                return error_response(400, f"the body is not JSON: {error}")
-            except ValidationError as error:
-                return error_response(400, _validation_message(error))
-            try:
-                outcome = await engine.rerank(payload.to_query())
-            except RerankError as error:
-                return error_response(http_status(error), str(error))
-            except Exception:
-                log.exception("HTTP rerank failed")
-                return error_response(500, "internal error; the server log has the details")
-            return JSONResponse(cohere_response(outcome, version))
+            payload = await parse(request)
+            outcome = await engine.rerank(payload.to_query())
+            response = JSONResponse(cohere_response(outcome, version))
+            response.headers["server-timing"] = outcome.times.server_timing()
+            return response
 
         return rerank
 
@@ -149,10 +159,42 @@ def create_http_app(engine: RerankEngine, is_serving: Callable[[], bool], max_bo
             return JSONResponse({"status": "serving", "models": [m.description.name for m in engine.models]})
         return JSONResponse({"status": "not serving"}, status_code=503)
 
+    async def handle_call(request: Request, call_next):
+        """Request id, API key, errors as JSON, metrics and one log line per call."""
+        request_id = request_id_from(request.headers.get("x-request-id"))
+        token = request_id_var.set(request_id)
+        started = time.perf_counter()
+        path = request.url.path
+        try:
+            problem = None if path in HTTP_OPEN_PATHS or not keys else keys.problem(request.headers.get("authorization"))
+            if problem:
+                response = error_response(401, problem)
+            else:
+                try:
+                    response = await call_next(request)
+                except RerankError as error:
+                    response = error_response(http_status(error), str(error))
+                except Exception:
+                    log.exception("%s failed", path)
+                    response = error_response(500, "internal error; the server log has the details")
+            response.headers["x-request-id"] = request_id
+            seconds = time.perf_counter() - started
+            metrics.requests.labels("http", path, str(response.status_code)).inc()
+            metrics.request_seconds.labels("http", path).observe(seconds)
+            if path not in HTTP_OPEN_PATHS:
+                log.info(
+                    "%s %s %d", request.method, path, response.status_code,
+                    extra={"fields": {"method": path, "status": response.status_code, "ms": round(seconds * 1000, 2)}},
+                )
+            return response
+        finally:
+            request_id_var.reset(token)
+
     return Starlette(
         routes=[
             Route("/v1/rerank", rerank_endpoint("1"), methods=["POST"]),
             Route("/v2/rerank", rerank_endpoint("2"), methods=["POST"]),
             Route("/health", health, methods=["GET"]),
-        ]
+        ],
+        middleware=[Middleware(BaseHTTPMiddleware, dispatch=handle_call)],
     )

@@ -5,8 +5,11 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import ssl
 
 import uvicorn
+
+from .config import Settings
 
 
 class _EmbeddedServer(uvicorn.Server):
@@ -17,15 +20,19 @@ class _EmbeddedServer(uvicorn.Server):
 
 
 class EmbeddedHttpServer:
-    def __init__(self, app, host: str, port: int, shutdown_grace: float) -> None:
+    def __init__(self, app, settings: Settings) -> None:
         config = uvicorn.Config(
             app,
-            host=host,
-            port=port,
+            host=settings.host,
+            port=settings.http_port,
             log_config=None,  # the process's JSON logging applies
-            access_log=False,  # access lines would be the only unstructured ones
+            access_log=False,  # the app logs each call as JSON itself
             lifespan="off",
-            timeout_graceful_shutdown=shutdown_grace,
+            timeout_graceful_shutdown=settings.shutdown_grace,
+            ssl_certfile=settings.tls_cert,
+            ssl_keyfile=settings.tls_key,
+            ssl_ca_certs=settings.tls_client_ca,
+            ssl_cert_reqs=ssl.CERT_REQUIRED if settings.tls_client_ca else ssl.CERT_NONE,
         )
         self._server = _EmbeddedServer(config)
         self._task: asyncio.Task | None = None

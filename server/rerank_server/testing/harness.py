@@ -95,15 +95,17 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
-def wait_until_serving(address: str, timeout: float = 120.0) -> None:
-    """Blocks until the standard health service reports SERVING."""
+def wait_until_serving(address: str, timeout: float = 120.0, credentials=None) -> None:
+    """Blocks until the standard health service reports SERVING; credentials
+    (grpc.ssl_channel_credentials) for a TLS server."""
     import time
 
     import grpc
     from grpc_health.v1 import health_pb2, health_pb2_grpc
 
     deadline = time.monotonic() + timeout
-    with grpc.insecure_channel(address) as channel:
+    channel = grpc.secure_channel(address, credentials) if credentials else grpc.insecure_channel(address)
+    with channel:
         stub = health_pb2_grpc.HealthStub(channel)
         while True:
             try:

@@ -93,12 +93,26 @@ class ModelInfo(_message.Message):
     def __init__(self, name: _Optional[str] = ..., source: _Optional[str] = ..., kind: _Optional[str] = ..., dtype: _Optional[str] = ..., device: _Optional[str] = ..., default_max_length: _Optional[int] = ..., max_max_length: _Optional[int] = ..., default_prompt: _Optional[str] = ...) -> None: ...
 
 class Limits(_message.Message):
-    __slots__ = ("max_documents", "batch_size")
+    __slots__ = ("max_documents", "batch_size", "max_query_chars", "max_document_chars", "max_prompt_chars", "max_request_tokens", "max_message_bytes", "max_queued_pairs", "max_batch_tokens")
     MAX_DOCUMENTS_FIELD_NUMBER: _ClassVar[int]
     BATCH_SIZE_FIELD_NUMBER: _ClassVar[int]
+    MAX_QUERY_CHARS_FIELD_NUMBER: _ClassVar[int]
+    MAX_DOCUMENT_CHARS_FIELD_NUMBER: _ClassVar[int]
+    MAX_PROMPT_CHARS_FIELD_NUMBER: _ClassVar[int]
+    MAX_REQUEST_TOKENS_FIELD_NUMBER: _ClassVar[int]
+    MAX_MESSAGE_BYTES_FIELD_NUMBER: _ClassVar[int]
+    MAX_QUEUED_PAIRS_FIELD_NUMBER: _ClassVar[int]
+    MAX_BATCH_TOKENS_FIELD_NUMBER: _ClassVar[int]
     max_documents: int
     batch_size: int
-    def __init__(self, max_documents: _Optional[int] = ..., batch_size: _Optional[int] = ...) -> None: ...
+    max_query_chars: int
+    max_document_chars: int
+    max_prompt_chars: int
+    max_request_tokens: int
+    max_message_bytes: int
+    max_queued_pairs: int
+    max_batch_tokens: int
+    def __init__(self, max_documents: _Optional[int] = ..., batch_size: _Optional[int] = ..., max_query_chars: _Optional[int] = ..., max_document_chars: _Optional[int] = ..., max_prompt_chars: _Optional[int] = ..., max_request_tokens: _Optional[int] = ..., max_message_bytes: _Optional[int] = ..., max_queued_pairs: _Optional[int] = ..., max_batch_tokens: _Optional[int] = ...) -> None: ...
 
 class GetModelInfoResponse(_message.Message):
     __slots__ = ("models", "default_model", "limits")
