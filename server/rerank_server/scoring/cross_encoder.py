@@ -16,7 +16,7 @@ from transformers import AutoModelForSequenceClassification, PreTrainedModel
 
 from .base import ModelDescription
 from .device import dtype_name
-from .hf import load_pretrained, right_pad
+from .hf import PretrainedScorer, right_pad
 from .prompt import MIN_MAX_LENGTH, query_token_limit
 
 KIND = "cross-encoder"
@@ -66,8 +66,11 @@ def _find(haystack: Sequence[int], needle: Sequence[int], start: int) -> int:
     raise ValueError("the tokenizer's pair encoding does not contain its parts; cannot read its template")
 
 
-class CrossEncoderScorer:
+class CrossEncoderScorer(PretrainedScorer):
     """Scores pairs with a sequence classifier's single logit (bge-reranker-v2-m3)."""
+
+    model_class = AutoModelForSequenceClassification
+    default_max_length = DEFAULT_MAX_LENGTH
 
     def __init__(
         self,
@@ -102,22 +105,6 @@ class CrossEncoderScorer:
             max_max_length=max_max_length,
             min_max_length=max(MIN_MAX_LENGTH, len(self._template) + 2),
             default_prompt="",
-        )
-
-    @classmethod
-    def load(
-        cls,
-        source: str,
-        *,
-        name: str | None = None,
-        device: str = "auto",
-        dtype: str = "auto",
-        default_max_length: int | None = None,
-    ) -> CrossEncoderScorer:
-        model, tokenizer = load_pretrained(AutoModelForSequenceClassification, source, device, dtype)
-        return cls(
-            model, tokenizer, name=name or source, source=source,
-            default_max_length=default_max_length or DEFAULT_MAX_LENGTH,
         )
 
     def fits_position_limit(self, max_length: int, prompt: str | None) -> bool:

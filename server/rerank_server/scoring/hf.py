@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Sequence
+from typing import ClassVar
 
 import torch
 from transformers import AutoTokenizer
@@ -37,3 +38,28 @@ def right_pad(sequences: Sequence[Sequence[int]], pad_id: int) -> tuple[torch.Te
         input_ids[row, : len(ids)] = torch.tensor(ids, dtype=torch.long)
     attention_mask = (torch.arange(width)[None, :] < lengths[:, None]).long()
     return input_ids, attention_mask, lengths
+
+
+class PretrainedScorer:
+    """Loading shared by the scorers built on a transformers model: a subclass
+    names its model class and default max_length and takes (model, tokenizer)."""
+
+    model_class: ClassVar[type]
+    default_max_length: ClassVar[int]
+
+    @classmethod
+    def load(
+        cls,
+        source: str,
+        *,
+        name: str | None = None,
+        device: str = "auto",
+        dtype: str = "auto",
+        default_max_length: int | None = None,
+    ):
+        """Loads a Hugging Face id or a local directory through from_pretrained."""
+        model, tokenizer = load_pretrained(cls.model_class, source, device, dtype)
+        return cls(
+            model, tokenizer, name=name or source, source=source,
+            default_max_length=default_max_length or cls.default_max_length,
+        )

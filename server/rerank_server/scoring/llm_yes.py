@@ -17,7 +17,7 @@ from transformers import AutoModelForCausalLM, PreTrainedModel
 
 from .base import ModelDescription
 from .device import dtype_name
-from .hf import load_pretrained, right_pad
+from .hf import PretrainedScorer, right_pad
 from .prompt import (
     DEFAULT_PROMPT,
     MIN_MAX_LENGTH,
@@ -32,8 +32,11 @@ KIND = "llm-yes-logit"
 DEFAULT_MAX_LENGTH = 1024
 
 
-class LlmYesScorer:
+class LlmYesScorer(PretrainedScorer):
     """Scores pairs with a causal LM's 'Yes' logit (bge-reranker-v2-gemma)."""
+
+    model_class = AutoModelForCausalLM
+    default_max_length = DEFAULT_MAX_LENGTH
 
     def __init__(
         self,
@@ -73,23 +76,6 @@ class LlmYesScorer:
             max_max_length=max_max_length,
             min_max_length=MIN_MAX_LENGTH,
             default_prompt=DEFAULT_PROMPT,
-        )
-
-    @classmethod
-    def load(
-        cls,
-        source: str,
-        *,
-        name: str | None = None,
-        device: str = "auto",
-        dtype: str = "auto",
-        default_max_length: int | None = None,
-    ) -> LlmYesScorer:
-        """Loads a Hugging Face id or a local directory through from_pretrained."""
-        model, tokenizer = load_pretrained(AutoModelForCausalLM, source, device, dtype)
-        return cls(
-            model, tokenizer, name=name or source, source=source,
-            default_max_length=default_max_length or DEFAULT_MAX_LENGTH,
         )
 
     def prompt_length(self, prompt: str | None) -> int:
