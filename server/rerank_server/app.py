@@ -24,6 +24,8 @@ from .scoring.registry import load_scorer
 
 log = logging.getLogger(__name__)
 
+# On a CPU, compute grows with padded tokens and small batches cost little.
+CPU_MAX_PADDING_RATIO = 0.1
 # Pairs scored once after loading, so the first request pays no warm-up cost.
 WARMUP_QUERY = "warm-up"
 WARMUP_DOCUMENTS = ["a short passage", ""]
@@ -66,11 +68,15 @@ def model_loader(settings: Settings) -> LoadModel:
 
 
 def serve_model(scorer: Scorer, settings: Settings, executor: ThreadPoolExecutor, metrics: Metrics) -> ServedModel:
+    on_cpu = scorer.description.device == "cpu"
     limits = BatchingLimits(
         max_batch_tokens=settings.max_batch_tokens,
         max_batch_pairs=settings.batch_size,
         max_wait_ms=settings.max_wait_ms,
         max_queued_pairs=settings.max_queued_pairs,
+        max_padding_ratio=settings.max_padding_ratio
+        if settings.max_padding_ratio is not None
+        else (CPU_MAX_PADDING_RATIO if on_cpu else None),
     )
     cache = ScoreCache(settings.cache_size) if settings.cache_size else None
     model_metrics = metrics.for_model(scorer.description.name)

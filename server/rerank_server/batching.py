@@ -36,6 +36,10 @@ class BatchingLimits:
     """How long an idle model waits for more work before it starts a batch."""
     max_queued_pairs: int = 20000
     """Pairs waiting at once; a request that would pass it is refused at once."""
+    max_padding_ratio: float | None = None
+    """A batch stops growing once its padding would pass this share of its real
+    tokens. On a CPU compute grows with padded tokens and small batches cost
+    little, so padding is pure waste (0.1); a GPU wants full batches (None)."""
 
 
 @dataclass
@@ -106,6 +110,34 @@ class _Pair:
     @property
     def length(self) -> int:
         return len(self.job.sequences[self.index])
+
+
+def grow_batch(lengths: Sequence[int], anchor: int, limits: BatchingLimits) -> tuple[int, int]:
+    """The batch [low, high] of the ascending lengths that holds anchor: it grows
+    by the neighbour that adds the least padding while the limits allow."""
+    low = high = anchor
+    width = real = lengths[anchor]
+    while high - low + 1 < limits.max_batch_pairs:
+        count = high - low + 1
+        # A shorter pair pads itself up to the width; a longer one widens the whole batch.
+        shorter = width - lengths[low - 1] if low > 0 else None
+        longer = count * (lengths[high + 1] - width) if high + 1 < len(lengths) else None
+        take_shorter = shorter is not None and (longer is None or shorter <= longer)
+        if not take_shorter and longer is None:
+            break
+        added = lengths[low - 1 if take_shorter else high + 1]
+        new_width = max(width, added)
+        padded = (count + 1) * new_width
+        if padded > limits.max_batch_tokens:
+            break
+        if limits.max_padding_ratio is not None and padded > (1 + limits.max_padding_ratio) * (real + added):
+            break
+        if take_shorter:
+            low -= 1
+        else:
+            high += 1
+        width, real = new_width, real + added
+    return low, high
 
 
 class Batcher:
@@ -239,26 +271,7 @@ class Batcher:
             return []
         by_length = sorted(live, key=lambda pair: (pair.length, pair.order))
         anchor = min(range(len(by_length)), key=lambda i: by_length[i].order)
-        low = high = anchor
-        width = by_length[anchor].length
-        limits = self.limits
-        while high - low + 1 < limits.max_batch_pairs:
-            count = high - low + 1
-            # Padding each neighbour would add: a shorter pair pads itself up to the
-            # width, a longer one widens the whole batch.
-            shorter = width - by_length[low - 1].length if low > 0 else None
-            longer = count * (by_length[high + 1].length - width) if high + 1 < len(by_length) else None
-            if shorter is not None and (longer is None or shorter <= longer):
-                if (count + 1) * width > limits.max_batch_tokens:
-                    break
-                low -= 1
-            elif longer is not None:
-                if (count + 1) * by_length[high + 1].length > limits.max_batch_tokens:
-                    break
-                high += 1
-                width = by_length[high].length
-            else:
-                break
+        low, high = grow_batch([pair.length for pair in by_length], anchor, self.limits)
         batch = by_length[low : high + 1]
         chosen = set(map(id, batch))
         self._pending = [pair for pair in live if id(pair) not in chosen]
@@ -271,7 +284,7 @@ class Batcher:
                 if self._observer:
                     self._observer.queue_waited(job.queue_seconds)
         self._queued_pairs -= len(batch)
-        if self._queued_pairs < limits.max_batch_pairs:
+        if self._queued_pairs < self.limits.max_batch_pairs:
             self._full.clear()
         return batch
 

@@ -50,6 +50,10 @@ class Settings(BaseModel):
     batch_size: int = Field(64, ge=1, description="most pairs in one forward pass")
     max_batch_tokens: int = Field(16384, ge=64, description="most padded tokens in one forward pass")
     max_wait_ms: float = Field(2.0, ge=0, le=1000)
+    max_padding_ratio: float | None = Field(
+        None, ge=0, description="padding a batch may hold, as a share of its real tokens; None = 0.1 on CPU, "
+        "unbounded on GPU"
+    )
     max_queued_pairs: int = Field(20000, ge=1)
     cache_size: int = Field(0, ge=0, description="score cache entries per model; 0 = off")
     shutdown_grace: float = Field(30.0, ge=0, description="seconds in-flight requests get on SIGTERM")

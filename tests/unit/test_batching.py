@@ -7,7 +7,7 @@ import threading
 from concurrent.futures import ThreadPoolExecutor
 
 import pytest
-from rerank_server.batching import Batcher, BatchingLimits
+from rerank_server.batching import Batcher, BatchingLimits, grow_batch
 from rerank_server.errors import DeadlineExceeded, Overloaded, ScoringFailed
 
 FAIL_TOKEN = -1
@@ -200,3 +200,19 @@ async def test_an_idle_model_waits_for_more_work_to_fill_a_batch(forward, execut
     await asyncio.gather(first, second)
     assert len(forward.batches) == 1
     await batcher.close()
+
+
+def test_a_padding_bound_splits_pairs_of_different_lengths(forward, executor):
+    limits = BatchingLimits(max_batch_pairs=64, max_batch_tokens=10_000, max_padding_ratio=0.1)
+    lengths = [10, 10, 11, 30, 31, 31, 100]
+    assert grow_batch(lengths, 0, limits) == (0, 2)  # 33 padded for 31 real: within 10 %
+    assert grow_batch(lengths, 4, limits) == (3, 5)
+    assert grow_batch(lengths, 6, limits) == (6, 6)
+    unbounded = BatchingLimits(max_batch_pairs=64, max_batch_tokens=10_000)
+    assert grow_batch(lengths, 0, unbounded) == (0, 6)
+
+
+def test_the_batch_grows_toward_the_neighbour_that_adds_less_padding():
+    limits = BatchingLimits(max_batch_pairs=3, max_batch_tokens=10_000)
+    assert grow_batch([5, 9, 10, 11, 40], 2, limits) == (1, 3)
+    assert grow_batch([1, 10, 11, 12], 1, limits) == (1, 3)
