@@ -1,0 +1,1 @@
+"""Benchmarks of the reranking service: `python -m bench.run --help`."""
