@@ -537,6 +537,7 @@ def main(argv=None) -> None:
         variants = {
             "1 thread": ["--threads", "1"],
             "eager attention": ["--attention", "eager"],
+            "no padding bound": ["--max-padding-ratio", "-1"],
             "max_batch_tokens 4096": ["--max-batch-tokens", "4096"],
             "max_batch_tokens 32768, 128 pairs": ["--max-batch-tokens", "32768", "--max-batch-pairs", "128"],
             "batches split at 10% padding": ["--split-padding", "0.1"],

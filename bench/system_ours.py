@@ -11,6 +11,7 @@ from concurrent.futures import ThreadPoolExecutor
 import torch
 from transformers import AutoModelForCausalLM, AutoTokenizer
 
+from rerank_server.app import CPU_MAX_PADDING_RATIO
 from rerank_server.batching import Batcher, BatchingLimits
 from rerank_server.config import Settings
 from rerank_server.scoring.llm_yes import LlmYesScorer
@@ -78,6 +79,8 @@ def main() -> None:
     parser.add_argument("--attention", default="sdpa", help="sdpa or eager")
     parser.add_argument("--max-batch-tokens", type=int, default=defaults.max_batch_tokens)
     parser.add_argument("--max-batch-pairs", type=int, default=defaults.batch_size)
+    parser.add_argument("--max-padding-ratio", type=float, default=CPU_MAX_PADDING_RATIO,
+                        help="the batcher's padding bound (the server's CPU default; negative: none)")
     parser.add_argument("--split-padding", type=float, default=0.0,
                         help="study: run each batch as sub-batches with at most this padding share (0: off)")
     parser.add_argument("--label", default="ours")
@@ -90,7 +93,8 @@ def main() -> None:
     first = requests[0]
     scorer.forward(scorer.encode(first["query"], first["documents"][:WARMUP_PAIRS], args.max_length, None))
     limits = BatchingLimits(
-        max_batch_tokens=args.max_batch_tokens, max_batch_pairs=args.max_batch_pairs, max_wait_ms=defaults.max_wait_ms
+        max_batch_tokens=args.max_batch_tokens, max_batch_pairs=args.max_batch_pairs, max_wait_ms=defaults.max_wait_ms,
+        max_padding_ratio=args.max_padding_ratio if args.max_padding_ratio >= 0 else None,
     )
     with Clock() as clock:
         scores, lengths, stats = asyncio.run(score_all(scorer, requests, limits, args.max_length, args.split_padding))
