@@ -16,6 +16,8 @@ from .client import (
     UnauthenticatedError,
     UnavailableError,
 )
+from .merge import RerankOptions
+from .opensearch import async_search_and_rerank, search_and_rerank
 
 __all__ = [
     "AsyncRerankClient",
@@ -27,9 +29,12 @@ __all__ = [
     "OverloadedError",
     "RerankClient",
     "RerankError",
+    "RerankOptions",
     "RerankResponse",
     "RerankResult",
     "ServerInfo",
     "UnauthenticatedError",
     "UnavailableError",
+    "async_search_and_rerank",
+    "search_and_rerank",
 ]

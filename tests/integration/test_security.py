@@ -144,3 +144,30 @@ def test_logs_hold_no_query_or_document_text(rerank_address, caplog):
     lines = [formatter.format(record) for record in caplog.records]
     assert any('"method": "Rerank"' in line for line in lines)  # the calls were logged
     assert not any(secret_query in line or secret_document in line for line in lines)
+
+
+def test_the_gateway_reaches_a_reranker_that_wants_mutual_tls_and_a_key(tiny_model_dir, tiny_scorer, pki):
+    from rerank_client.gateway.settings import GatewaySettings
+    from rerank_client.gateway.testing import running_gateway, unused_port
+
+    settings = dict(
+        tls_cert=str(pki["cert"]), tls_key=str(pki["key"]), tls_client_ca=str(pki["ca"]), api_keys=(KEY,)
+    )
+    with serve(tiny_model_dir, tiny_scorer, **settings) as handle:
+        ca, cert, key = (pki[name].read_bytes() for name in ("ca", "client_cert", "client_key"))
+        wait_until_serving(handle.address, credentials=grpc.ssl_channel_credentials(ca, key, cert))
+        base = dict(opensearch_url=f"http://127.0.0.1:{unused_port()}", reranker_address=handle.address, port=0)
+        trusted = GatewaySettings(
+            **base, reranker_ca_file=str(pki["ca"]), reranker_cert_file=str(pki["client_cert"]),
+            reranker_key_file=str(pki["client_key"]), reranker_api_key=KEY,
+        )
+        with running_gateway(trusted) as url:
+            health = httpx.get(url + "/_rerank/health", timeout=30).json()
+        assert health["reranker"]["status"] == "serving", health
+        keyless = GatewaySettings(
+            **base, reranker_ca_file=str(pki["ca"]), reranker_cert_file=str(pki["client_cert"]),
+            reranker_key_file=str(pki["client_key"]),
+        )
+        with running_gateway(keyless) as url:
+            health = httpx.get(url + "/_rerank/health", timeout=30).json()
+        assert health["reranker"]["status"] == "unavailable" and "UNAUTHENTICATED" in health["reranker"]["error"]

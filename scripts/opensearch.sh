@@ -1,0 +1,175 @@
+#!/usr/bin/env bash
+# A real single-node OpenSearch on 127.0.0.1 for the tests and the demo.
+#
+#   scripts/opensearch.sh start    fetch (once), start, wait for yellow/green, print the URL
+#   scripts/opensearch.sh status   print the URL and cluster health; exit 3 when not running
+#   scripts/opensearch.sh stop     stop it and wait for it to exit
+#
+# The distribution is OpenSearch's integ-test zip from Maven Central (no security
+# plugin, no bundled JDK), fetched with Maven and cached under .cache/opensearch.
+# OpenSearch refuses to run as root, so as root it runs as the system user
+# "opensearch", created on first use. Only the URL goes to stdout.
+#
+# Environment:
+#   OPENSEARCH_VERSION     2.19.x release to run (default 2.19.6)
+#   OPENSEARCH_RUN_DIR     config, data, logs, pid and url of one node
+#                          (default .cache/opensearch/run); give each concurrent node its own
+#   OPENSEARCH_HEAP        JVM heap (default 512m)
+#   OPENSEARCH_START_TIMEOUT  seconds to wait for yellow (default 180)
+#   JAVA_HOME              a Java 17 (default: the java on PATH, when it is 17)
+set -euo pipefail
+
+root="$(cd "$(dirname "$0")/.." && pwd)"
+version="${OPENSEARCH_VERSION:-2.19.6}"
+cache="$root/.cache/opensearch"
+home="$cache/opensearch-$version"
+run_dir="${OPENSEARCH_RUN_DIR:-$cache/run}"
+heap="${OPENSEARCH_HEAP:-512m}"
+start_timeout="${OPENSEARCH_START_TIMEOUT:-180}"
+service_user=opensearch
+
+log() { echo "opensearch.sh: $*" >&2; }
+die() { log "$*"; exit 1; }
+
+fetch() {
+  [[ -x "$home/bin/opensearch" ]] && return
+  local zip="$cache/opensearch-$version.zip"
+  mkdir -p "$cache"
+  if [[ ! -s "$zip" ]]; then
+    command -v mvn >/dev/null || die "Maven (mvn) is needed to fetch OpenSearch; run scripts/install_system.sh"
+    log "fetching org.opensearch.distribution.integ-test-zip:opensearch:$version:zip from Maven Central"
+    mvn -q -B org.apache.maven.plugins:maven-dependency-plugin:3.8.1:copy \
+      "-Dartifact=org.opensearch.distribution.integ-test-zip:opensearch:$version:zip" \
+      "-DoutputDirectory=$cache" >&2 \
+      || die "Maven could not fetch OpenSearch $version; set OPENSEARCH_VERSION to a 2.19.x on Maven Central"
+  fi
+  # Python's zipfile rather than unzip, which minimal images lack; it drops the exec bits.
+  python3 -m zipfile -e "$zip" "$cache.tmp-$$"
+  chmod +x "$cache.tmp-$$/opensearch-$version"/bin/*
+  mv "$cache.tmp-$$/opensearch-$version" "$home"
+  rm -rf "$cache.tmp-$$"
+}
+
+java_home() {
+  local java_bin
+  if [[ -n "${JAVA_HOME:-}" ]]; then
+    java_bin="$JAVA_HOME/bin/java"
+  else
+    java_bin="$(readlink -f "$(command -v java)")" || die "no java on PATH; install openjdk-17-jdk-headless or set JAVA_HOME"
+  fi
+  "$java_bin" -version 2>&1 | grep -q 'version "17' \
+    || die "$java_bin is not Java 17 (OpenSearch $version is tested on it); set JAVA_HOME to a Java 17"
+  dirname "$(dirname "$java_bin")"
+}
+
+free_port() {
+  python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
+}
+
+running_pid() {
+  local pid
+  pid="$(cat "$run_dir/pid" 2>/dev/null)" || return 1
+  kill -0 "$pid" 2>/dev/null && echo "$pid"
+}
+
+# Prints the cluster health JSON; with $1 > 0, waits up to $1 s for yellow and fails unless it came.
+health() {
+  python3 - "$(cat "$run_dir/url")" "$1" <<'EOF'
+import sys, urllib.request
+url, wait = sys.argv[1], int(sys.argv[2])
+query = f"/_cluster/health?wait_for_status=yellow&timeout={wait}s" if wait else "/_cluster/health"
+with urllib.request.urlopen(url + query, timeout=wait + 5) as response:
+    print(response.read().decode())
+EOF
+}
+
+as_service_user() {
+  if [[ $(id -u) -eq 0 ]]; then
+    id -u "$service_user" >/dev/null 2>&1 \
+      || useradd --system --no-create-home --shell /usr/sbin/nologin "$service_user"
+    chown -R "$service_user:" "$run_dir"
+    runuser -u "$service_user" -- test -x "$run_dir/config" \
+      || die "user $service_user cannot reach $run_dir: every parent folder needs o+x (or use one under /tmp)"
+    runuser -u "$service_user" -- "$@"
+  else
+    "$@"
+  fi
+}
+
+start() {
+  if running_pid >/dev/null; then
+    log "already running"
+    cat "$run_dir/url"
+    return
+  fi
+  fetch
+  local java http_port transport_port
+  java="$(java_home)"
+  http_port="$(free_port)"
+  transport_port="$(free_port)"
+  rm -rf "$run_dir"
+  mkdir -p "$run_dir/data" "$run_dir/logs"
+  cp -r "$home/config" "$run_dir/config"
+  cat >>"$run_dir/config/opensearch.yml" <<EOF
+cluster.name: rerank-test
+node.name: rerank-test-node
+network.host: 127.0.0.1
+http.port: $http_port
+transport.port: $transport_port
+discovery.type: single-node
+path.data: $run_dir/data
+path.logs: $run_dir/logs
+# A nearly full disk must not block shard allocation in tests.
+cluster.routing.allocation.disk.threshold_enabled: false
+EOF
+  # jvm.options writes GC logs, heap dumps and crash files relative to the (root-owned) install.
+  sed -i -e "s#logs/#$run_dir/logs/#g" -e "s#HeapDumpPath=data#HeapDumpPath=$run_dir/data#" "$run_dir/config/jvm.options"
+  echo "http://127.0.0.1:$http_port" >"$run_dir/url"
+  log "starting OpenSearch $version on $(cat "$run_dir/url") (heap $heap, Java $java)"
+  as_service_user env OPENSEARCH_JAVA_HOME="$java" OPENSEARCH_PATH_CONF="$run_dir/config" \
+    OPENSEARCH_JAVA_OPTS="-Xms$heap -Xmx$heap" \
+    "$home/bin/opensearch" -d -p "$run_dir/pid" >"$run_dir/logs/launcher.out" 2>&1 \
+    || { cat "$run_dir/logs/launcher.out" >&2; die "OpenSearch did not start"; }
+  local deadline=$((SECONDS + start_timeout)) pid_deadline=$((SECONDS + 30))
+  until health 1 >/dev/null 2>&1; do
+    # -p writes the pid file early in bootstrap: no file in time, or a dead pid, is a failed start.
+    if { [[ -f "$run_dir/pid" ]] && ! running_pid >/dev/null; } || { [[ ! -f "$run_dir/pid" ]] && ((SECONDS > pid_deadline)); }; then
+      tail -n 40 "$run_dir/logs/launcher.out" "$run_dir/logs/rerank-test.log" >&2 2>/dev/null || true
+      die "OpenSearch exited during start; its logs are in $run_dir/logs"
+    fi
+    ((SECONDS < deadline)) || { stop; die "OpenSearch was not yellow within ${start_timeout}s; see $run_dir/logs"; }
+    sleep 0.5
+  done
+  log "ready"
+  cat "$run_dir/url"
+}
+
+status() {
+  running_pid >/dev/null || { log "not running"; exit 3; }
+  cat "$run_dir/url"
+  health 0
+}
+
+stop() {
+  local pid
+  if ! pid="$(running_pid)"; then
+    log "not running"
+    rm -f "$run_dir/pid"
+    return
+  fi
+  kill "$pid"
+  for _ in $(seq 1 60); do
+    kill -0 "$pid" 2>/dev/null || { rm -f "$run_dir/pid"; log "stopped"; return; }
+    sleep 0.5
+  done
+  log "still running after 30 s; killing it"
+  kill -9 "$pid" 2>/dev/null || true
+  rm -f "$run_dir/pid"
+}
+
+case "${1:-}" in
+  start) start ;;
+  stop) stop ;;
+  status) status ;;
+  *) echo "usage: $0 start|stop|status" >&2; exit 2 ;;
+esac
