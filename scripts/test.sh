@@ -7,5 +7,6 @@ cd "$root"
 scripts/install.sh
 export PATH="$root/.venv/bin:$PATH"
 scripts/gen_protos.sh --check
+scripts/gen_go.sh --check
 scripts/lint_protos.sh
 python -m pytest "$@"
