@@ -9,7 +9,7 @@ import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
-from .batching import Batcher, JobTiming
+from .batching import Batcher
 from .cache import ScoreCache, cache_key
 from .errors import InvalidRequest, ModelNotFound, NotReady, RequestTooLarge
 from .metrics import ModelMetrics
@@ -135,64 +135,62 @@ class RerankEngine:
 
     async def rerank(self, request: RerankQuery, timeout: float | None = None) -> RerankOutcome:
         served = self.model(request.model)
-        description = served.description
         max_length = self._validate(request, served)
-        prompt = request.prompt or None
         texts = [text for _, text in request.documents]
-
-        raw: list[float | None] = [None] * len(texts)
-        keys: list[bytes] = []
-        if served.cache is not None:
-            keys = [cache_key(description.name, request.prompt, max_length, request.query, t) for t in texts]
-            raw = [served.cache.get(key) for key in keys]
+        keys, raw = self._cached(served, request, max_length, texts)
         missing = [i for i, score in enumerate(raw) if score is None]
-        if served.metrics and served.cache is not None:
-            served.metrics.cache_lookups(hits=len(texts) - len(missing), misses=len(missing))
-
-        tokens, tokenize_seconds, timing = 0, 0.0, JobTiming(0.0, 0.0)
+        tokens, times = 0, StageTimes()
         if missing:
-            started = time.perf_counter()
-            sequences = await asyncio.to_thread(
-                served.scorer.encode, request.query, [texts[i] for i in missing], max_length, prompt
-            )
-            tokenize_seconds = time.perf_counter() - started
-            tokens = sum(map(len, sequences))
-            limit = self.limits.max_request_tokens
-            if limit and tokens > limit:
-                raise RequestTooLarge(
-                    f"the request feeds {tokens} tokens to the model, over the limit of {limit} "
-                    "(--max-request-tokens): send fewer or shorter documents, or a lower max_length"
-                )
-            scores, timing = await served.batcher.score_timed(sequences, timeout)
+            scores, tokens, times = await self._score(served, request, max_length, [texts[i] for i in missing], timeout)
             for i, score in zip(missing, scores, strict=True):
                 raw[i] = score
                 if served.cache is not None:
                     served.cache.put(keys[i], score)
-        times = StageTimes(tokenize_seconds, timing.queue_seconds, timing.inference_seconds)
-        if served.metrics and missing:
-            served.metrics.stage("tokenize", tokenize_seconds)
-            served.metrics.stage("inference", timing.inference_seconds)
-
-        results = [
-            ScoredDocument(
-                index=i,
-                id=doc_id,
-                score=score if request.raw_scores else sigmoid(score),
-                text=text if request.return_text else None,
-            )
-            for i, ((doc_id, text), score) in enumerate(zip(request.documents, raw, strict=True))
-        ]
-        results.sort(key=lambda r: (-r.score, r.index))
-        if request.top_n:
-            results = results[: request.top_n]
         return RerankOutcome(
-            results=results,
-            model=description.name,
+            results=_ranked(request, raw),
+            model=served.description.name,
             pairs=len(texts),
             tokens=tokens,
             cached_pairs=len(texts) - len(missing),
             times=times,
         )
+
+    @staticmethod
+    def _cached(
+        served: ServedModel, request: RerankQuery, max_length: int, texts: list[str]
+    ) -> tuple[list[bytes], list[float | None]]:
+        """Cache keys and the cached raw scores (None where the model must score)."""
+        if served.cache is None:
+            return [], [None] * len(texts)
+        name = served.description.name
+        keys = [cache_key(name, request.prompt, max_length, request.query, text) for text in texts]
+        raw = [served.cache.get(key) for key in keys]
+        if served.metrics:
+            misses = raw.count(None)
+            served.metrics.cache_lookups(hits=len(raw) - misses, misses=misses)
+        return keys, raw
+
+    async def _score(
+        self, served: ServedModel, request: RerankQuery, max_length: int, texts: list[str], timeout: float | None
+    ) -> tuple[list[float], int, StageTimes]:
+        """Raw scores of texts, the tokens fed to the model, and where the time went."""
+        started = time.perf_counter()
+        sequences = await asyncio.to_thread(
+            served.scorer.encode, request.query, texts, max_length, request.prompt or None
+        )
+        tokenize_seconds = time.perf_counter() - started
+        tokens = sum(map(len, sequences))
+        limit = self.limits.max_request_tokens
+        if limit and tokens > limit:
+            raise RequestTooLarge(
+                f"the request feeds {tokens} tokens to the model, over the limit of {limit} "
+                "(--max-request-tokens): send fewer or shorter documents, or a lower max_length"
+            )
+        scores, timing = await served.batcher.score_timed(sequences, timeout)
+        if served.metrics:
+            served.metrics.stage("tokenize", tokenize_seconds)
+            served.metrics.stage("inference", timing.inference_seconds)
+        return scores, tokens, StageTimes(tokenize_seconds, timing.queue_seconds, timing.inference_seconds)
 
     def _validate(self, request: RerankQuery, served: ServedModel) -> int:
         """Checks the request against the limits; returns the max_length to use."""
@@ -242,3 +240,18 @@ class RerankEngine:
                 "position limit: shorten the prompt or lower max_length"
             )
         return max_length
+
+
+def _ranked(request: RerankQuery, raw: list[float]) -> list[ScoredDocument]:
+    """Best first, equal scores in request order, cut to top_n."""
+    results = [
+        ScoredDocument(
+            index=i,
+            id=doc_id,
+            score=score if request.raw_scores else sigmoid(score),
+            text=text if request.return_text else None,
+        )
+        for i, ((doc_id, text), score) in enumerate(zip(request.documents, raw, strict=True))
+    ]
+    results.sort(key=lambda r: (-r.score, r.index))
+    return results[: request.top_n] if request.top_n else results
