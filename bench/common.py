@@ -7,7 +7,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import resource
 import time
 from pathlib import Path
 
@@ -40,8 +39,10 @@ def rss_bytes() -> int:
 
 
 def peak_rss_bytes() -> int:
-    """Highest resident set size of this process so far (Linux reports KiB)."""
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
+    """Highest resident set size of this process so far: its VmHWM. Not
+    getrusage's ru_maxrss, which Linux carries over exec from the process that
+    spawned this one, so every system would report at least bench.run's peak."""
+    return process_peak_rss_bytes(os.getpid())
 
 
 def process_peak_rss_bytes(pid: int) -> int:

@@ -1,18 +1,23 @@
 """Throughput, latency, peak memory and model FLOP utilization of four ways to
-score (query, document) pairs with bge-reranker-v2-gemma's architecture, on the
-same machine, models and pairs:
+score (query, document) pairs with bge-reranker-v2-gemma's architecture, and
+three with bge-reranker-v2-m3's (a cross-encoder), on the same machine and pairs:
 
-  a  seed   the model card's code (bench/system_seed.py)
-  b  flag   FlagEmbedding's FlagLLMReranker at its best probed batch size
-  c  ours   this project's scorer and batcher in-process
-  d  grpc   the server through gRPC with 1, 4, 16 concurrent clients
+  a  seed     the model card's code (bench/system_seed.py)
+  b  flag     FlagEmbedding's FlagLLMReranker at its best probed batch size
+  c  ours     this project's scorer and batcher in-process
+  d  grpc     the server through gRPC with 1, 4, 16 concurrent clients
+  e  ce-ours  ours in-process on the cross-encoder
+  f  ce-flag  FlagEmbedding's FlagReranker on the cross-encoder, best probed batch size
+  g  ce-grpc  the server serving the cross-encoder (--model m3=DIR), 1 client
 
 Each system runs in a fresh subprocess per model, so its peak RSS is its own.
 Two random Gemmas are built: one with a 32,000-token vocabulary for throughput
-and one with Gemma's 256,000 for memory. Writes OUT/latest.json and
-OUT/latest.png and prints a markdown table. Run bench/setup.sh once first.
+and one with Gemma's 256,000 for memory; and one random XLM-RoBERTa sequence
+classifier with m3's 250,002 tokens, for both (an encoder's vocabulary costs
+memory, never FLOPs). Writes OUT/latest.json and OUT/latest.png and prints
+markdown tables. Run bench/setup.sh once first.
 
-    .venv/bin/python -m bench.run --quick           # 1-2 minute smoke run
+    .venv/bin/python -m bench.run --quick           # smoke run, a few minutes
     .venv/bin/python -m bench.run                   # the full run (quiet machine)
 """
 
@@ -35,8 +40,11 @@ from .flops import matmul_flops_per_second, workload_flops
 
 ROOT = Path(__file__).resolve().parent.parent
 FLAG_PYTHON = ROOT / "bench" / ".venv-flag" / "bin" / "python"
-SYSTEMS = {"a": "seed", "b": "flag", "c": "ours", "d": "grpc"}
+SYSTEMS = {"a": "seed", "b": "flag", "c": "ours", "d": "grpc", "e": "ce-ours", "f": "ce-flag", "g": "ce-grpc"}
+CROSS_ENCODER_PREFIX = "ce-"
 LABELS = {"seed": "model card code", "flag": "FlagEmbedding", "ours": "ours, in-process", "grpc": "ours, gRPC"}
+CE_LABELS = {"ours": "ours, cross-encoder", "flag": "FlagEmbedding FlagReranker (cross-encoder)",
+             "grpc": "ours, gRPC, cross-encoder"}
 GIB = 1024**3
 
 # bge-reranker-v2-gemma (gemma-2b) scaled down for a 2-core CPU, keeping the
@@ -45,6 +53,15 @@ GIB = 1024**3
 MODEL = dict(hidden_size=256, intermediate_size=2048, num_hidden_layers=18, num_attention_heads=4, num_key_value_heads=1)
 THROUGHPUT_VOCAB = 32_000
 MEMORY_VOCAB = 256_000
+
+# bge-reranker-v2-m3 (XLM-RoBERTa-large: hidden 1024, MLP 4096, 24 layers, 16
+# heads) scaled down at the Gemma's width, with the depth that keeps the cost
+# ratio: on this workload a real m3 pair takes about 7.5x fewer FLOPs than a real
+# gemma pair, and 6 layers of this make it 7.2x fewer than a pair of MODEL.
+CROSS_ENCODER = dict(hidden_size=256, intermediate_size=1024, num_hidden_layers=6, num_attention_heads=4)
+CROSS_ENCODER_VOCAB = 250_002
+CROSS_ENCODER_KIND = "cross-encoder"
+CROSS_ENCODER_SERVED_NAME = "m3"
 
 
 @dataclass(frozen=True)
@@ -57,13 +74,19 @@ class Plan:
     flag_batch_sizes: str
     memory_batch_size: int
     probe_pairs: int
+    ce_layers: int
+    ce_flag_batch_sizes: str
+    ce_probe_pairs: int
 
 
 # Sized for 2 busy cores: the full run takes about 20 minutes there (see docs/benchmark.md).
+# The cross-encoder rows add an estimated 3-4 minutes to it.
 FULL = Plan(pairs=160, memory_pairs=24, layers=18, clients="1,4,16", seed_batch_size=16,
-            flag_batch_sizes="4,8,16", memory_batch_size=4, probe_pairs=32)
+            flag_batch_sizes="4,8,16", memory_batch_size=4, probe_pairs=32,
+            ce_layers=CROSS_ENCODER["num_hidden_layers"], ce_flag_batch_sizes="8,32,128", ce_probe_pairs=64)
 QUICK = Plan(pairs=24, memory_pairs=6, layers=2, clients="1,4,16", seed_batch_size=16,
-             flag_batch_sizes="8", memory_batch_size=4, probe_pairs=8)
+             flag_batch_sizes="8", memory_batch_size=4, probe_pairs=8,
+             ce_layers=1, ce_flag_batch_sizes="32", ce_probe_pairs=8)
 
 
 def parse_args(argv=None) -> argparse.Namespace:
@@ -71,15 +94,22 @@ def parse_args(argv=None) -> argparse.Namespace:
     parser.add_argument("--quick", action="store_true", help=f"smoke run: {QUICK.pairs} pairs, {QUICK.layers} layers")
     parser.add_argument("--pairs", type=int, help=f"pairs for throughput (default {FULL.pairs}; quick {QUICK.pairs})")
     parser.add_argument("--memory-pairs", type=int, help="pairs for the 256k-vocabulary memory runs")
-    parser.add_argument("--layers", type=int, help="model layers (default 18; quick 4)")
-    parser.add_argument("--systems", default="a,b,c,d", help="any of a/seed, b/flag, c/ours, d/grpc")
+    parser.add_argument("--layers", type=int, help=f"Gemma layers (default {FULL.layers}; quick {QUICK.layers})")
+    parser.add_argument("--systems", default=",".join(SYSTEMS),
+                        help="any of a/seed, b/flag, c/ours, d/grpc (Gemma) and e/ce-ours, f/ce-flag, g/ce-grpc "
+                        "(cross-encoder); default all")
     parser.add_argument("--clients", help="gRPC concurrency levels (default 1,4,16)")
     parser.add_argument("--seed-batch-size", type=int, help="fixed batch size of the card's code (default 16)")
-    parser.add_argument("--flag-batch-sizes", help="FlagEmbedding batch sizes to probe (default 8,16,32)")
+    parser.add_argument("--flag-batch-sizes", help=f"FlagEmbedding batch sizes to probe (default {FULL.flag_batch_sizes})")
     parser.add_argument("--memory-batch-size", type=int,
                         help="largest batch for the card's code and FlagEmbedding on the 256k model (default 4): "
                         "their full logits take about 1 MB per padded token there")
-    parser.add_argument("--max-length", type=int, default=1024)
+    parser.add_argument("--max-length", type=int, default=1024, help="max_length of the Gemma systems")
+    parser.add_argument("--ce-layers", type=int,
+                        help=f"cross-encoder layers (default {FULL.ce_layers}; quick {QUICK.ce_layers})")
+    parser.add_argument("--ce-max-length", type=int, default=512, help="max_length of the cross-encoder systems")
+    parser.add_argument("--ce-flag-batch-sizes",
+                        help=f"FlagReranker batch sizes to probe (default {FULL.ce_flag_batch_sizes})")
     parser.add_argument("--threads", type=int, default=0, help="torch threads in every system (0: torch's default)")
     parser.add_argument("--memory-limit-gib", type=float, default=12.0,
                         help="a system whose process tree passes this resident size is stopped and reported")
@@ -90,14 +120,16 @@ def parse_args(argv=None) -> argparse.Namespace:
     parser.add_argument("--out", default=str(ROOT / "bench" / "results"), help="where latest.json/png go")
     args = parser.parse_args(argv)
     plan = QUICK if args.quick else FULL
-    for name in ("pairs", "memory_pairs", "layers", "clients", "seed_batch_size", "flag_batch_sizes", "memory_batch_size"):
+    for name in ("pairs", "memory_pairs", "layers", "clients", "seed_batch_size", "flag_batch_sizes", "memory_batch_size",
+                 "ce_layers", "ce_flag_batch_sizes"):
         if getattr(args, name) is None:
             setattr(args, name, getattr(plan, name))
     args.probe_pairs = min(plan.probe_pairs, args.pairs)
+    args.ce_probe_pairs = min(plan.ce_probe_pairs, args.pairs)
     args.systems = [SYSTEMS.get(s.strip(), s.strip()) for s in args.systems.split(",") if s.strip()]
     unknown = set(args.systems) - set(SYSTEMS.values())
     if unknown:
-        parser.error(f"unknown systems {sorted(unknown)}: use a,b,c,d or seed,flag,ours,grpc")
+        parser.error(f"unknown systems {sorted(unknown)}: use {','.join(SYSTEMS)} or {','.join(SYSTEMS.values())}")
     return args
 
 
@@ -109,13 +141,15 @@ def log(message: str) -> None:
 
 
 def run_system(module: str, python: Path, model: Path, requests_file: Path, result: Path, extra: list[str],
-               args: argparse.Namespace) -> dict:
+               args: argparse.Namespace, max_length: int | None = None) -> dict:
     """Runs `python -m bench.<module>` and returns its JSON, or {"error": ...}
-    when it failed, passed the memory limit or the timeout."""
+    when it failed, passed the memory limit or the timeout. max_length defaults
+    to the Gemma systems' --max-length."""
     import psutil
 
     command = [str(python), "-m", f"bench.{module}", "--model", str(model), "--workload", str(requests_file),
-               "--result", str(result), "--max-length", str(args.max_length), "--threads", str(args.threads), *extra]
+               "--result", str(result), "--max-length", str(max_length or args.max_length),
+               "--threads", str(args.threads), *extra]
     log_file = result.with_suffix(".log")
     started = time.perf_counter()
     with log_file.open("w") as output:
@@ -165,10 +199,21 @@ def build_models(directory: Path, layers: int) -> dict[str, Path]:
     return models
 
 
-def pair_lengths(model_dir: Path, requests: list[dict], max_length: int) -> list[int]:
+def build_cross_encoder(directory: Path, layers: int) -> Path:
+    """A random XLMRobertaForSequenceClassification with CROSS_ENCODER's shape and
+    m3's vocabulary (its embedding costs memory only)."""
+    from rerank_server.testing.tiny_model import build_tiny_xlm_roberta
+
+    return build_tiny_xlm_roberta(
+        directory, **{**CROSS_ENCODER, "num_hidden_layers": layers}, vocab_size=CROSS_ENCODER_VOCAB
+    )
+
+
+def pair_lengths(model_dir: Path, requests: list[dict], max_length: int, kind: str = "llm-yes-logit") -> list[int]:
     """Token count of every pair as the server lays it out (for the gRPC FLOPs)."""
     from transformers import AutoTokenizer
 
+    from rerank_server.scoring.cross_encoder import PairTemplate
     from rerank_server.scoring.prompt import (DEFAULT_PROMPT, PASSAGE_PREFIX, QUERY_PREFIX, SEPARATOR,
                                               PromptSuffix, build_pair_ids)
 
@@ -177,12 +222,24 @@ def pair_lengths(model_dir: Path, requests: list[dict], max_length: int) -> list
     def plain(texts):
         return tokenizer(texts, add_special_tokens=False)["input_ids"]
 
-    suffix = PromptSuffix(tuple(plain(SEPARATOR)), tuple(plain(DEFAULT_PROMPT)))
+    if kind == CROSS_ENCODER_KIND:
+        template = PairTemplate.of(tokenizer)
+        query_prefix = passage_prefix = ""
+
+        def join(query_ids, passage_ids):
+            return template.join(query_ids, passage_ids, max_length)
+    else:
+        suffix = PromptSuffix(tuple(plain(SEPARATOR)), tuple(plain(DEFAULT_PROMPT)))
+        query_prefix, passage_prefix = QUERY_PREFIX, PASSAGE_PREFIX
+
+        def join(query_ids, passage_ids):
+            return build_pair_ids(tokenizer.bos_token_id, query_ids, passage_ids, suffix, max_length)
+
     lengths = []
     for request in requests:
-        query_ids = plain(QUERY_PREFIX + request["query"])
-        for passage_ids in plain([PASSAGE_PREFIX + d for d in request["documents"]]):
-            lengths.append(len(build_pair_ids(tokenizer.bos_token_id, query_ids, passage_ids, suffix, max_length)))
+        query_ids = plain(query_prefix + request["query"])
+        for passage_ids in plain([passage_prefix + d for d in request["documents"]]):
+            lengths.append(len(join(query_ids, passage_ids)))
     return lengths
 
 
@@ -308,6 +365,10 @@ def short_error(result: dict) -> str:
     return (lines[-1] if lines else "")[:120].replace("|", "/")
 
 
+def ratio(value, base) -> str:
+    return f"{value / base:.1f}x" if value and base else "n/a"
+
+
 def gib(value) -> str:
     return f"{value / GIB:.2f} GiB" if value else "n/a"
 
@@ -316,9 +377,6 @@ def markdown(report: dict) -> str:
     results, memory = report["throughput"], report["memory"]
     seed = results.get("seed", {}).get("pairs_per_s")
     flag = results.get("flag", {}).get("pairs_per_s")
-
-    def ratio(value, base):
-        return f"{value / base:.1f}x" if value and base else "n/a"
 
     def mem(name):
         r = memory.get(name, {})
@@ -359,15 +417,20 @@ def markdown(report: dict) -> str:
                 f"{level['p50_ms']:.0f} / {level['p95_ms']:.0f} / {level['p99_ms']:.0f} ms"
                 f"{' (' + str(level['max_in_flight']) + ' in flight at most)' if level['max_in_flight'] < level['clients'] else ''} |"
             )
-    lines = ["\n".join(rows), ""]
+    # Without a Gemma system (--systems e,f,g) only the sentence below is left of its section.
+    lines = ["\n".join(rows), ""] if results or memory else []
     m = report["machine"]
     lines.append(
         f"{report['workload']['pairs']} pairs ({report['workload']['requests']} queries of 20-200 documents, "
-        f"mean {report['workload'].get('mean_pair_tokens', 0):.0f} tokens per pair, max_length "
+        + (f"mean {report['workload']['mean_pair_tokens']:.0f} tokens per pair, "
+           if report["workload"].get("mean_pair_tokens") else "")
+        + f"max_length "
         f"{report['workload']['max_length']}); Gemma {report['model']['num_hidden_layers']} layers, hidden "
         f"{report['model']['hidden_size']}, random weights; {m['cpus']} CPUs, torch {m['torch']} with "
         f"{m['torch_threads']} threads; fp32 matmul peak {m['matmul_gflops']:.0f} GFLOP/s."
     )
+    if report.get("cross_encoder"):
+        lines += ["", cross_encoder_markdown(report["cross_encoder"], results.get("ours", {}), m)]
     if report.get("targets"):
         lines += ["", "| target | measured | reached |", "|---|---:|---|"]
         for t in report["targets"]:
@@ -386,6 +449,57 @@ def markdown(report: dict) -> str:
     return "\n".join(lines)
 
 
+def layers(model: dict) -> str:
+    count = model["num_hidden_layers"]
+    return f"{count} layer{'s' if count != 1 else ''}"
+
+
+def cross_encoder_markdown(section: dict, gemma_ours: dict, machine: dict) -> str:
+    """The cross-encoder section: its own table, one model for speed and memory."""
+    results = section["results"]
+    flag = results.get("flag", {}).get("pairs_per_s")
+
+    rows = ["**cross-encoder** (bge-reranker-v2-m3's architecture)", "",
+            "| system | batching | pairs/s | vs FlagReranker | MFU | padding | peak RSS, 250k vocab | "
+            "latency p50 / p95 / p99 |",
+            "|---|---|---:|---:|---:|---:|---:|---|"]
+    for name in ("flag", "ours", "grpc"):
+        r = results.get(name)
+        if r is None:
+            continue
+        if "error" in r:
+            peak = r.get("observed_tree_peak_rss_bytes") if "stopped" in r["error"] else None
+            rows.append(f"| {CE_LABELS[name]} | | failed: {short_error(r)} | | | | "
+                        f"{'> ' + gib(peak) + ' (stopped)' if peak else ''} | |")
+            continue
+        if name == "grpc":
+            for level in r["levels"]:
+                rows.append(
+                    f"| {CE_LABELS[name]}, {level['clients']} client{'s' if level['clients'] > 1 else ''} | "
+                    f"server default | {level['pairs_per_s']:.1f} | {ratio(level['pairs_per_s'], flag)} | "
+                    f"{level['mfu']:.0%} | | {gib(r.get('peak_rss_bytes'))} | "
+                    f"{level['p50_ms']:.0f} / {level['p95_ms']:.0f} / {level['p99_ms']:.0f} ms |"
+                )
+            continue
+        batching = {"flag": f"{r.get('batch_size')} pairs, sorted",
+                    "ours": f"<= {r.get('max_batch_tokens')} tokens, <= {r.get('max_batch_pairs')} pairs"}[name]
+        rows.append(
+            f"| {CE_LABELS[name]} | {batching} | {r['pairs_per_s']:.1f} | {ratio(r['pairs_per_s'], flag)} | "
+            f"{r['mfu']:.0%} | {r.get('padding_overhead', 0):.0%} | {gib(r.get('peak_rss_bytes'))} | |"
+        )
+    model = section["model"]
+    note = (f"Same pairs, max_length {section['max_length']}, mean {section.get('mean_pair_tokens') or 0:.0f} tokens per "
+            f"pair; XLM-RoBERTa sequence classifier, {layers(model)}, hidden {model['hidden_size']}, "
+            f"MLP {model['intermediate_size']}, {model['num_attention_heads']} heads, {model['vocab']:,} tokens, random "
+            f"weights; {machine['cpus']} CPUs, one model for throughput and memory (its vocabulary costs no FLOPs).")
+    ours = results.get("ours", {})
+    if ours.get("model_flops") and gemma_ours.get("model_flops"):
+        per_pair = (gemma_ours["model_flops"] / gemma_ours["pairs"]) / (ours["model_flops"] / ours["pairs"])
+        note += (f" Ours scores {ratio(ours['pairs_per_s'], gemma_ours['pairs_per_s'])} the Gemma's pairs/s here, "
+                 f"at {per_pair:.1f}x fewer FLOPs per pair.")
+    return "\n".join([*rows, "", note])
+
+
 def plot(report: dict, path: Path) -> None:
     import matplotlib
 
@@ -393,7 +507,7 @@ def plot(report: dict, path: Path) -> None:
     import matplotlib.pyplot as plt
 
     results, memory = report["throughput"], report["memory"]
-    fig, (ax_rate, ax_mem, ax_cdf) = plt.subplots(1, 3, figsize=(17, 5.2))
+    fig, ((ax_rate, ax_mem), (ax_cdf, ax_ce)) = plt.subplots(2, 2, figsize=(15, 10.5))
     names, rates, colors = [], [], []
     palette = {"seed": "#9e9e9e", "flag": "#e69f00", "ours": "#0072b2", "grpc": "#56b4e9"}
     for name in ("seed", "flag", "ours"):
@@ -444,11 +558,114 @@ def plot(report: dict, path: Path) -> None:
     ax_cdf.set_title("gRPC latency CDF")
     if results.get("grpc", {}).get("levels"):
         ax_cdf.legend()
-    fig.suptitle(f"bge-reranker-v2-gemma architecture, {report['model']['num_hidden_layers']} layers, random weights, "
-                 f"{report['machine']['cpus']} CPUs" + (" -- QUICK smoke run, not a measurement" if report["quick"] else ""))
+    plot_cross_encoder(ax_ce, report.get("cross_encoder") or {}, palette)
+    fig.suptitle(f"bge-reranker-v2-gemma architecture, {report['model']['num_hidden_layers']} layers (first three "
+                 f"panels) and bge-reranker-v2-m3's (last), random weights, {report['machine']['cpus']} CPUs"
+                 + (" -- QUICK smoke run, not a measurement" if report["quick"] else ""))
     fig.tight_layout()
     fig.savefig(path, dpi=110)
     plt.close(fig)
+
+
+def plot_cross_encoder(ax, section: dict, palette: dict) -> None:
+    """Pairs/s per cross-encoder system, each bar labelled with its peak RSS and MFU."""
+    short = {"flag": "FlagEmbedding FlagReranker", "ours": "ours, in-process", "grpc": "ours, gRPC"}
+    names, rates, notes, colors = [], [], [], []
+    for name in ("flag", "ours", "grpc"):
+        r = section.get("results", {}).get(name, {})
+        for run in (r.get("levels") or [r]) if "error" not in r else []:
+            if "pairs_per_s" not in run:
+                continue
+            names.append(short[name] + (f", {run['clients']} client" if "clients" in run else ""))
+            rates.append(run["pairs_per_s"])
+            notes.append(f"{run['pairs_per_s']:.1f} pairs/s\n{(r.get('peak_rss_bytes') or 0) / GIB:.2f} GiB\n"
+                         f"MFU {run['mfu']:.0%}")
+            colors.append(palette[name])
+    if not names:
+        ax.axis("off")
+        ax.text(0.5, 0.5, "cross-encoder rows not run", ha="center", va="center")
+        return
+    bars = ax.bar(range(len(rates)), rates, color=colors)
+    ax.bar_label(bars, labels=notes, fontsize=8)
+    ax.set_ylim(0, max(rates) * 1.3)
+    ax.set_xticks(range(len(rates)), names, rotation=15, ha="right")
+    ax.set_ylabel("pairs / s (higher is better)")
+    model = section["model"]
+    ax.set_title(f"Cross-encoder (bge-reranker-v2-m3 architecture, {layers(model)}, "
+                 f"{model['vocab']:,} tokens), max_length {section['max_length']}\nlabels: peak RSS of the process, MFU",
+                 fontsize=10)
+
+
+# ---------------------------------------------------------------- systems
+
+
+def best_flag_batch(sizes: str, model: Path, probe_file: Path, probe_pairs: int, result: Path, extra: list[str],
+                    args: argparse.Namespace, max_length: int | None = None) -> tuple[int | None, dict]:
+    """FlagEmbedding's batch size: the one given, or the fastest of several on
+    the probe pairs; None when its venv is missing or the probe failed."""
+    if not FLAG_PYTHON.exists():
+        return None, {"error": "bench/.venv-flag is missing: run bench/setup.sh"}
+    if "," not in sizes:
+        return int(sizes), {}
+    log(f"probing FlagEmbedding batch sizes {sizes} on {probe_pairs} pairs")
+    probe = run_system("system_flag", FLAG_PYTHON, model, probe_file, result, ["--probe", sizes, *extra], args,
+                       max_length)
+    rates = probe.get("pairs_per_s_by_batch_size")
+    return (int(max(rates, key=rates.get)) if rates else None), probe
+
+
+def flag_unavailable(probe: dict) -> dict:
+    error = probe.get("error", "")
+    if "setup.sh" in error:
+        return {"error": error}
+    return {"error": f"the batch-size probe failed: {error[:500]}"}
+
+
+def run_cross_encoder(systems: list[str], requests: list[dict], requests_file: Path, work: Path, peak_flops: float,
+                      args: argparse.Namespace) -> dict:
+    """The cross-encoder section: ours, FlagReranker and the gRPC server (1
+    client) on one random XLM-RoBERTa with m3's vocabulary, the same pairs at
+    --ce-max-length; each run gives both throughput and peak RSS."""
+    from transformers import AutoConfig
+
+    log(f"building the cross-encoder ({args.ce_layers} layers)")
+    model = build_cross_encoder(work / "xlm-roberta", args.ce_layers)
+    config = AutoConfig.from_pretrained(model)
+    probe_file = work / "ce-probe.json"
+    workload.save(head_of(requests, args.ce_probe_pairs), probe_file)
+    flag_extra = ["--kind", CROSS_ENCODER_KIND]
+    results, probe, flag_batch = {}, {}, None
+    if "flag" in systems:
+        flag_batch, probe = best_flag_batch(args.ce_flag_batch_sizes, model, probe_file, args.ce_probe_pairs,
+                                            work / "ce-flag-probe.json", flag_extra, args, args.ce_max_length)
+    for name in systems:
+        extra, system_python = [], Path(sys.executable)
+        if name == "flag":
+            if flag_batch is None:
+                results[name] = flag_unavailable(probe)
+                continue
+            extra, system_python = [*flag_extra, "--batch-size", str(flag_batch)], FLAG_PYTHON
+        elif name == "grpc":
+            extra = ["--clients", "1", "--served-name", CROSS_ENCODER_SERVED_NAME]
+        log(f"{name} on the cross-encoder")
+        results[name] = run_system(f"system_{name}", system_python, model, requests_file, work / f"ce-{name}.json",
+                                   extra, args, args.ce_max_length)
+    for name, result in results.items():
+        if name == "grpc":
+            lengths = pair_lengths(model, requests, args.ce_max_length, CROSS_ENCODER_KIND)
+            summarize_grpc(result, config, peak_flops, lengths)
+        else:
+            summarize(result, config, peak_flops)
+    return {
+        "model": {**CROSS_ENCODER, "num_hidden_layers": args.ce_layers, "vocab": CROSS_ENCODER_VOCAB,
+                  "architecture": "XLMRobertaForSequenceClassification, 1 label",
+                  "weights": "random (rerank_server.testing.tiny_model, embedding padded to the vocabulary)"},
+        "max_length": args.ce_max_length,
+        "mean_pair_tokens": next((r["mean_pair_tokens"] for r in results.values() if "mean_pair_tokens" in r), None),
+        "flag_probe": probe,
+        "results": results,
+        "score_max_abs_diff_vs_ours": parity(results),
+    }
 
 
 # ---------------------------------------------------------------- main
@@ -485,30 +702,22 @@ def main(argv=None) -> None:
     def result_path(name):
         return work / f"{name}.json"
 
-    flag_ready = FLAG_PYTHON.exists()
     flag_batch = None
-    if "flag" in args.systems and flag_ready and "," not in args.flag_batch_sizes:
-        flag_batch = int(args.flag_batch_sizes)
-    elif "flag" in args.systems and flag_ready:
-        log(f"probing FlagEmbedding batch sizes {args.flag_batch_sizes} on {args.probe_pairs} pairs")
-        probe = run_system("system_flag", FLAG_PYTHON, models["throughput"], probe_file, result_path("flag-probe"),
-                           ["--probe", args.flag_batch_sizes], args)
-        rates = probe.get("pairs_per_s_by_batch_size")
-        if rates:
-            flag_batch = int(max(rates, key=rates.get))
+    if "flag" in args.systems:
+        flag_batch, probe = best_flag_batch(args.flag_batch_sizes, models["throughput"], probe_file, args.probe_pairs,
+                                            result_path("flag-probe"), [], args)
 
     for name in args.systems:
+        if name.startswith(CROSS_ENCODER_PREFIX):
+            continue
         for model_name, requests_path, store in (("throughput", requests_file, results), ("memory", memory_file, memory)):
             extra, system_python = [], python
             if name == "seed":
                 size = args.seed_batch_size if model_name == "throughput" else min(args.seed_batch_size, args.memory_batch_size)
                 extra = ["--batch-size", str(size)]
             elif name == "flag":
-                if not flag_ready:
-                    store[name] = {"error": "bench/.venv-flag is missing: run bench/setup.sh"}
-                    continue
                 if flag_batch is None:
-                    store[name] = {"error": f"the batch-size probe failed: {probe.get('error', '')[:500]}"}
+                    store[name] = flag_unavailable(probe)
                     continue
                 size = flag_batch if model_name == "throughput" else min(flag_batch, args.memory_batch_size)
                 extra, system_python = ["--batch-size", str(size)], FLAG_PYTHON
@@ -531,6 +740,11 @@ def main(argv=None) -> None:
     if "grpc" in memory and "error" not in memory["grpc"]:
         for level in memory["grpc"]["levels"]:
             level.pop("latencies_s", None)
+
+    cross_encoder = {}
+    cross_encoder_systems = [n[len(CROSS_ENCODER_PREFIX):] for n in args.systems if n.startswith(CROSS_ENCODER_PREFIX)]
+    if cross_encoder_systems:
+        cross_encoder = run_cross_encoder(cross_encoder_systems, requests, requests_file, work, peak_flops, args)
 
     study = {}
     if args.study and "ours" in args.systems:
@@ -577,6 +791,7 @@ def main(argv=None) -> None:
         "throughput": results,
         "memory": memory,
         "score_max_abs_diff_vs_ours": parity(results),
+        "cross_encoder": cross_encoder,
         "study": study,
         "work_directory": str(work),
         "wall_seconds": time.perf_counter() - started,

@@ -1,15 +1,20 @@
-"""(b) FlagEmbedding's FlagLLMReranker, run from bench/.venv-flag (bench/setup.sh).
+"""(b) FlagEmbedding, run from bench/.venv-flag (bench/setup.sh):
+FlagLLMReranker for bge-reranker-v2-gemma's architecture (--kind
+llm-yes-logit), FlagReranker for bge-reranker-v2-m3's (--kind cross-encoder).
 
 All pairs go to one compute_score call, FlagEmbedding's best case: it sorts
-them by length, pads each batch to a multiple of 8, builds the full logits of
-every position and keeps every layer's hidden states (output_hidden_states),
-and before scoring runs one trial forward pass of its longest batch to find a
-batch size that fits; that pass is part of the call and so of the time.
+them by length and pads each batch (the LLM reranker to a multiple of 8), and
+before scoring runs one trial forward pass of its longest batch to find a batch
+size that fits; that pass is part of the call and so of the time. The LLM
+reranker builds the full logits of every position and keeps every layer's hidden
+states (output_hidden_states); FlagReranker runs the sequence classifier as is,
+after tokenizing each pair twice (transformers 5 has no prepare_for_model, so
+its compatibility shim decodes the ids and tokenizes the text pair again).
 
-Its pairs are up to len(separator + prompt) tokens longer than the card's when a
-passage is truncated: it truncates the query and passage to max_length plus the
-suffix where the card truncates to max_length; the token counts reported are its
-own.
+The LLM reranker's pairs are up to len(separator + prompt) tokens longer than
+the card's when a passage is truncated: it truncates the query and passage to
+max_length plus the suffix where the card truncates to max_length; the token
+counts reported are its own.
 """
 
 from __future__ import annotations
@@ -19,11 +24,13 @@ import numpy as np
 from . import workload
 from .common import WARMUP_PAIRS, Clock, configure_threads, rss_bytes, system_parser, write_result
 
-PAD_MULTIPLE = 8  # FlagEmbedding's Collater
+LLM_YES_LOGIT, CROSS_ENCODER = "llm-yes-logit", "cross-encoder"  # the server's kind names
+RERANKERS = {LLM_YES_LOGIT: "FlagLLMReranker", CROSS_ENCODER: "FlagReranker"}
+LLM_PAD_MULTIPLE = 8  # FlagLLMReranker's Collater; FlagReranker pads to the longest pair
 
 
-def flag_lengths(tokenizer, pairs, max_length: int) -> list[int]:
-    """The length FlagEmbedding gives each pair (its compute_score_single_gpu)."""
+def llm_lengths(tokenizer, pairs, max_length: int) -> list[int]:
+    """The length FlagLLMReranker gives each pair (its compute_score_single_gpu)."""
     prompt = "Given a query A and a passage B, determine whether the passage contains an answer to the query by providing a prediction of either 'Yes' or 'No'."
     prompt_ids = tokenizer(prompt, add_special_tokens=False)["input_ids"]
     sep_ids = tokenizer("\n", add_special_tokens=False)["input_ids"]
@@ -41,18 +48,38 @@ def flag_lengths(tokenizer, pairs, max_length: int) -> list[int]:
     return lengths
 
 
-def padded_tokens(lengths: list[int], batch_size: int) -> int:
+def encoder_lengths(tokenizer, pairs, max_length: int) -> list[int]:
+    """The length FlagReranker gives each pair: its own tokenization steps."""
+    from FlagEmbedding.utils.tokenizer_compat import prepare_for_model_compat
+
+    queries = tokenizer([q for q, _ in pairs], add_special_tokens=False, max_length=max_length * 3 // 4, truncation=True)["input_ids"]
+    passages = tokenizer([p for _, p in pairs], add_special_tokens=False, max_length=max_length, truncation=True)["input_ids"]
+    return [
+        len(prepare_for_model_compat(tokenizer, query, passage, truncation="only_second", max_length=max_length)["input_ids"])
+        for query, passage in zip(queries, passages)
+    ]
+
+
+def padded_tokens(lengths: list[int], batch_size: int, multiple: int) -> int:
     ordered = sorted(lengths, reverse=True)
     total = 0
     for start in range(0, len(ordered), batch_size):
         batch = ordered[start : start + batch_size]
-        width = -(-max(batch) // PAD_MULTIPLE) * PAD_MULTIPLE
+        width = -(-max(batch) // multiple) * multiple
         total += width * len(batch)
     return total
 
 
+def load_reranker(kind: str, model: str, batch_size: int, max_length: int):
+    import FlagEmbedding
+
+    reranker_class = getattr(FlagEmbedding, RERANKERS[kind])
+    return reranker_class(model, use_fp16=False, devices=["cpu"], batch_size=batch_size, max_length=max_length)
+
+
 def main() -> None:
     parser = system_parser(__doc__)
+    parser.add_argument("--kind", choices=RERANKERS, default=LLM_YES_LOGIT)
     parser.add_argument("--batch-size", type=int, default=16)
     parser.add_argument("--probe", default="", help="comma-separated batch sizes to time one after another; "
                         "reports pairs/s of each instead of a measurement")
@@ -60,12 +87,9 @@ def main() -> None:
     threads = configure_threads(args.threads)
     pairs = [list(pair) for pair in workload.pairs_of(workload.load(args.workload))]
 
-    from FlagEmbedding import FlagLLMReranker
     import FlagEmbedding
 
-    reranker = FlagLLMReranker(
-        args.model, use_fp16=False, devices=["cpu"], batch_size=args.batch_size, max_length=args.max_length
-    )
+    reranker = load_reranker(args.kind, args.model, args.batch_size, args.max_length)
     rss_loaded = rss_bytes()
     reranker.compute_score(pairs[:WARMUP_PAIRS])
     if args.probe:
@@ -78,17 +102,22 @@ def main() -> None:
         return
     with Clock() as clock:
         scores = reranker.compute_score(pairs)
-    lengths = flag_lengths(reranker.tokenizer, pairs, args.max_length)
+    if args.kind == CROSS_ENCODER:
+        lengths, multiple = encoder_lengths(reranker.tokenizer, pairs, args.max_length), 1
+    else:
+        lengths, multiple = llm_lengths(reranker.tokenizer, pairs, args.max_length), LLM_PAD_MULTIPLE
     write_result(
         args.result,
         {
             "system": "flag",
+            "kind": args.kind,
+            "reranker": RERANKERS[args.kind],
             "pairs": len(pairs),
             "seconds": clock.seconds,
             "batch_size": args.batch_size,
             "lengths": lengths,
-            "padded_tokens": padded_tokens(lengths, args.batch_size),
-            "full_lm_head": True,
+            "padded_tokens": padded_tokens(lengths, args.batch_size, multiple),
+            "full_lm_head": args.kind == LLM_YES_LOGIT,
             "rss_after_load_bytes": rss_loaded,
             "threads": threads,
             "flagembedding_version": getattr(FlagEmbedding, "__version__", "1.4.2"),

@@ -26,13 +26,14 @@ from .common import process_peak_rss_bytes, system_parser, write_result
 LISTENING = re.compile(r"listening on ([\w.\-\[\]:]+):(\d+)")
 
 
-def start_server(model_dir: str, max_length: int, threads: int, log_path: Path) -> tuple[subprocess.Popen, str]:
+def start_server(model: str, max_length: int, threads: int, log_path: Path) -> tuple[subprocess.Popen, str]:
+    """Starts `python -m rerank_server --model MODEL` (SOURCE or NAME=SOURCE) on a free port."""
     env = dict(os.environ)
     if threads:
         env["OMP_NUM_THREADS"] = str(threads)
     log = log_path.open("w")
     process = subprocess.Popen(
-        [sys.executable, "-m", "rerank_server", "--model", model_dir, "--port", "0", "--max-length", str(max_length)],
+        [sys.executable, "-m", "rerank_server", "--model", model, "--port", "0", "--max-length", str(max_length)],
         stdout=log,
         stderr=subprocess.STDOUT,
         env=env,
@@ -86,11 +87,13 @@ async def run_clients(address: str, requests: list[rerank_pb2.RerankRequest], cl
 def main() -> None:
     parser = system_parser(__doc__)
     parser.add_argument("--clients", default="1,4,16", help="comma-separated concurrency levels")
+    parser.add_argument("--served-name", default="", help="serve the model as NAME (--model NAME=DIR)")
     args = parser.parse_args()
     requests = workload.load(args.workload)
     messages = [to_pb(r) for r in requests]
     log_path = Path(args.result).with_suffix(".server.log")
-    process, address = start_server(args.model, args.max_length, args.threads, log_path)
+    model = f"{args.served_name}={args.model}" if args.served_name else args.model
+    process, address = start_server(model, args.max_length, args.threads, log_path)
     try:
         wait_until_serving(address, timeout=300)
         rss_loaded = process_peak_rss_bytes(process.pid)

@@ -1,7 +1,11 @@
-"""(c) This project's scorer in-process: LlmYesScorer.encode, then the server's own
-Batcher (token budget, pair cap, length-sorted batches) driving
-LlmYesScorer.forward on one inference thread, with every request queued at once
-as an offline batch would be. Tokenization is inside the timed span."""
+"""(c) This project's scorer in-process: the scorer's encode, then the server's own
+Batcher (token budget, pair cap, padding bound, length-sorted batches) driving
+the scorer's forward on one inference thread, with every request queued at once
+as an offline batch would be. Tokenization is inside the timed span.
+
+The scorer is the one the server would pick for the model (registry.detect_kind):
+LlmYesScorer for bge-reranker-v2-gemma's architecture, CrossEncoderScorer for
+bge-reranker-v2-m3's."""
 
 from __future__ import annotations
 
@@ -9,24 +13,34 @@ import asyncio
 from concurrent.futures import ThreadPoolExecutor
 
 import torch
-from transformers import AutoModelForCausalLM, AutoTokenizer
+from transformers import AutoTokenizer
 
 from rerank_server.app import CPU_MAX_PADDING_RATIO
 from rerank_server.batching import Batcher, BatchingLimits
 from rerank_server.config import Settings
-from rerank_server.scoring.llm_yes import LlmYesScorer
+from rerank_server.scoring import cross_encoder, llm_yes
+from rerank_server.scoring.hf import PretrainedScorer
+from rerank_server.scoring.registry import detect_kind
 
 from . import workload
 from .common import WARMUP_PAIRS, Clock, configure_threads, rss_bytes, system_parser, write_result
 
 
-def load_scorer(model_dir: str, attention: str, max_length: int) -> LlmYesScorer:
-    """LlmYesScorer.load's steps, with the attention implementation as a knob."""
+SCORERS: dict[str, type[PretrainedScorer]] = {
+    llm_yes.KIND: llm_yes.LlmYesScorer,
+    cross_encoder.KIND: cross_encoder.CrossEncoderScorer,
+}
+
+
+def load_scorer(model_dir: str, attention: str, max_length: int) -> PretrainedScorer:
+    """The scorer's load steps (scoring.hf.load_pretrained on a CPU in fp32),
+    with the attention implementation as a knob."""
+    scorer_class = SCORERS[detect_kind(model_dir)]
     tokenizer = AutoTokenizer.from_pretrained(model_dir)
-    model = AutoModelForCausalLM.from_pretrained(model_dir, dtype=torch.float32, attn_implementation=attention)
+    model = scorer_class.model_class.from_pretrained(model_dir, dtype=torch.float32, attn_implementation=attention)
     model.eval()
     model.requires_grad_(False)
-    return LlmYesScorer(model, tokenizer, name=model_dir, source=model_dir, default_max_length=max_length)
+    return scorer_class(model, tokenizer, name=model_dir, source=model_dir, default_max_length=max_length)
 
 
 def split_by_padding(forward, max_padding: float):
@@ -57,7 +71,7 @@ def split_by_padding(forward, max_padding: float):
 
 
 async def score_all(
-    scorer: LlmYesScorer, requests: list[dict], limits: BatchingLimits, max_length: int, split_padding: float
+    scorer: PretrainedScorer, requests: list[dict], limits: BatchingLimits, max_length: int, split_padding: float
 ):
     executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="inference")
     forward = split_by_padding(scorer.forward, split_padding) if split_padding else scorer.forward
@@ -102,6 +116,7 @@ def main() -> None:
         args.result,
         {
             "system": args.label,
+            "kind": scorer.description.kind,
             "pairs": len(scores),
             "seconds": clock.seconds,
             "lengths": lengths,

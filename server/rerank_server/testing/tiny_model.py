@@ -110,18 +110,20 @@ def build_tiny_xlm_roberta(
     intermediate_size: int = 128,
     num_hidden_layers: int = 2,
     num_attention_heads: int = 4,
+    vocab_size: int | None = None,
     initializer_range: float = 0.2,
     seed: int = 0,
 ) -> Path:
     """Saves a random XLMRobertaForSequenceClassification with one label (the
-    architecture of bge-reranker-v2-m3) and its tokenizer to directory."""
+    architecture of bge-reranker-v2-m3) and its tokenizer to directory;
+    vocab_size larger than the tokenizer's pads the embedding (m3 has 250,002)."""
     import torch
     from transformers import XLMRobertaConfig, XLMRobertaForSequenceClassification
 
     directory = Path(directory)
     tokenizer = build_tokenizer(XLM_R_SPECIAL_TOKENS, pair_template=True)
     config = XLMRobertaConfig(
-        vocab_size=len(tokenizer),
+        vocab_size=max(vocab_size or 0, len(tokenizer)),
         hidden_size=hidden_size,
         intermediate_size=intermediate_size,
         num_hidden_layers=num_hidden_layers,
