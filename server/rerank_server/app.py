@@ -26,6 +26,10 @@ log = logging.getLogger(__name__)
 
 # On a CPU, compute grows with padded tokens and small batches cost little.
 CPU_MAX_PADDING_RATIO = 0.1
+# How long a draining server keeps refusing new calls itself before it closes its
+# listeners, and the grace grpc.aio then gets (nothing is being scored by then).
+REFUSAL_WINDOW_S = 1.0
+STOP_GRACE_S = 1.0
 # Pairs scored once after loading, so the first request pays no warm-up cost.
 WARMUP_QUERY = "warm-up"
 WARMUP_DOCUMENTS = ["a short passage", ""]
@@ -134,7 +138,20 @@ async def run(
                 loading.cancel()
             log.info("stopping: refusing new calls, finishing calls in flight (up to %.0f s)", settings.shutdown_grace)
             await health_servicer.enter_graceful_shutdown()
-            await asyncio.gather(server.stop(settings.shutdown_grace), *([http_server.stop()] if http_server else []))
+            engine.begin_drain()
+            grace_ends = loop_time() + settings.shutdown_grace
+            try:
+                await asyncio.wait_for(engine.wait_idle(), settings.shutdown_grace)
+                log.info("no call is being scored any more")
+            except TimeoutError:
+                log.warning("calls still in flight after the %.0f s grace are cancelled", settings.shutdown_grace)
+            # Calls already on the wire get a clean UNAVAILABLE from the draining
+            # engine for a moment more; once grpc.aio stops, a call arriving is
+            # neither dispatched nor refused until its grace ends, then CANCELLED.
+            await asyncio.sleep(max(0.0, min(REFUSAL_WINDOW_S, grace_ends - loop_time())))
+            stop_grace = max(0.0, min(STOP_GRACE_S, grace_ends - loop_time()))
+            await asyncio.gather(server.stop(stop_grace), *([http_server.stop()] if http_server else []))
+            log.info("the servers are stopped")
     finally:
         await engine.close()
         await server.stop(None)
@@ -142,6 +159,10 @@ async def run(
             metrics_server.shutdown()
         executor.shutdown(wait=False, cancel_futures=True)
         log.info("stopped")
+
+
+def loop_time() -> float:
+    return asyncio.get_running_loop().time()
 
 
 @contextlib.contextmanager

@@ -16,6 +16,10 @@ from .metrics import ModelMetrics
 from .scoring.base import ModelDescription, Scorer, sigmoid
 
 
+MAX_ECHOED_CHARS = 100
+"""Longest piece of a caller's text an error message repeats."""
+
+
 @dataclass(frozen=True)
 class RerankQuery:
     query: str
@@ -95,6 +99,10 @@ class RerankEngine:
         self.limits = limits
         self._models: dict[str, ServedModel] = {}
         self._default: str | None = None
+        self._draining = False
+        self._in_flight = 0
+        self._idle = asyncio.Event()
+        self._idle.set()
 
     @property
     def ready(self) -> bool:
@@ -117,6 +125,16 @@ class RerankEngine:
         if self._default is None:
             self._default = name
 
+    def begin_drain(self) -> None:
+        """From now on new calls get NotReady (UNAVAILABLE, which clients retry
+        elsewhere) from the engine itself, while the servers still accept
+        connections: a call racing a closing listener could see CANCELLED."""
+        self._draining = True
+
+    async def wait_idle(self) -> None:
+        """Returns once no call is being scored."""
+        await self._idle.wait()
+
     async def close(self) -> None:
         for served in self._models.values():
             await served.batcher.close()
@@ -130,10 +148,24 @@ class RerankEngine:
         served = self._models.get(name or self._default)
         if served is None:
             known = ", ".join(sorted(self._models))
-            raise ModelNotFound(f"unknown model {name!r}: this server serves {known}")
+            # The name is the caller's: cut it, or a long one would push the message past grpc's header limit.
+            shown = name if len(name) <= MAX_ECHOED_CHARS else name[:MAX_ECHOED_CHARS] + "..."
+            raise ModelNotFound(f"unknown model {shown!r}: this server serves {known}")
         return served
 
     async def rerank(self, request: RerankQuery, timeout: float | None = None) -> RerankOutcome:
+        if self._draining:
+            raise NotReady("the server is shutting down; retry on another replica")
+        self._in_flight += 1
+        self._idle.clear()
+        try:
+            return await self._rerank(request, timeout)
+        finally:
+            self._in_flight -= 1
+            if self._in_flight == 0:
+                self._idle.set()
+
+    async def _rerank(self, request: RerankQuery, timeout: float | None) -> RerankOutcome:
         served = self.model(request.model)
         max_length = self._validate(request, served)
         texts = [text for _, text in request.documents]

@@ -79,6 +79,19 @@ class CohereRerankRequest(BaseModel):
     raw_scores: bool = False
     """Not Cohere's: the raw relevance logit instead of its sigmoid."""
 
+    def require_unicode(self) -> None:
+        """JSON escapes can spell lone UTF-16 surrogates (\\ud800), which are not
+        Unicode text and which no tokenizer takes."""
+        texts = [("query", self.query)]
+        texts += [(f"documents.{i}", d if isinstance(d, str) else d.text) for i, d in enumerate(self.documents)]
+        for where, text in texts:
+            try:
+                text.encode("utf-8")
+            except UnicodeEncodeError as error:
+                raise InvalidRequest(
+                    f"{where} holds a lone UTF-16 surrogate at character {error.start}: send valid Unicode text"
+                ) from None
+
     def to_query(self) -> RerankQuery:
         texts = [d if isinstance(d, str) else d.text for d in self.documents]
         return RerankQuery(
@@ -138,11 +151,19 @@ def create_http_app(
         if len(body) > max_body_bytes:
             raise RequestTooLarge(f"the body has {len(body)} bytes, over the limit of {max_body_bytes}")
         try:
-            return CohereRerankRequest.model_validate(json.loads(body or b"null"))
-        except json.JSONDecodeError as error:
-            raise InvalidRequest(f"the body is not JSON: {error}") from None
-        except ValidationError as error:
+            payload = CohereRerankRequest.model_validate(json.loads(body or b"null"))
+        except UnicodeDecodeError as error:
+            raise InvalidRequest(
+                f"the body is not UTF-8 text ({error.reason} at byte {error.start}): send JSON encoded as UTF-8"
+            ) from None
+        except RecursionError:
+            raise InvalidRequest('the body\'s JSON nests too deeply: send {"query": ..., "documents": [...]}') from None
+        except ValidationError as error:  # a ValueError too, so first
             raise InvalidRequest(_validation_message(error)) from None
+        except ValueError as error:  # json.JSONDecodeError, or an integer past Python's digit limit
+            raise InvalidRequest(f"the body is not JSON: {error}") from None
+        payload.require_unicode()
+        return payload
 
     def rerank_endpoint(version: Literal["1", "2"]):
         async def rerank(request: Request) -> JSONResponse:
