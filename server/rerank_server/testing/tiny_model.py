@@ -77,7 +77,6 @@ def build_tiny_gemma(
     vocab_size larger than the tokenizer's pads the embedding (as Gemma's 256k
     vocabulary does); a large initializer_range spreads the scores apart.
     """
-    import torch
     from transformers import GemmaConfig, GemmaForCausalLM
 
     directory = Path(directory)
@@ -96,11 +95,7 @@ def build_tiny_gemma(
         eos_token_id=tokenizer.eos_token_id,
         pad_token_id=tokenizer.pad_token_id,
     )
-    torch.manual_seed(seed)
-    model = GemmaForCausalLM(config)
-    model.save_pretrained(directory)
-    tokenizer.save_pretrained(directory)
-    return directory
+    return _save_random(GemmaForCausalLM, config, tokenizer, directory, seed)
 
 
 def build_tiny_xlm_roberta(
@@ -117,7 +112,6 @@ def build_tiny_xlm_roberta(
     """Saves a random XLMRobertaForSequenceClassification with one label (the
     architecture of bge-reranker-v2-m3) and its tokenizer to directory;
     vocab_size larger than the tokenizer's pads the embedding (m3 has 250,002)."""
-    import torch
     from transformers import XLMRobertaConfig, XLMRobertaForSequenceClassification
 
     directory = Path(directory)
@@ -135,9 +129,15 @@ def build_tiny_xlm_roberta(
         eos_token_id=tokenizer.eos_token_id,
         pad_token_id=tokenizer.pad_token_id,
     )
+    return _save_random(XLMRobertaForSequenceClassification, config, tokenizer, directory, seed)
+
+
+def _save_random(model_class, config, tokenizer, directory: Path, seed: int) -> Path:
+    """Initializes model_class from config with a fixed seed and saves it with tokenizer."""
+    import torch
+
     torch.manual_seed(seed)
-    model = XLMRobertaForSequenceClassification(config)
-    model.save_pretrained(directory)
+    model_class(config).save_pretrained(directory)
     tokenizer.save_pretrained(directory)
     return directory
 
