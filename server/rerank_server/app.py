@@ -9,6 +9,7 @@ import signal
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 
+import grpc
 from grpc_health.v1 import health, health_pb2
 
 from .batching import Batcher, BatchingLimits
@@ -136,22 +137,7 @@ async def run(
                 await stopping
             else:
                 loading.cancel()
-            log.info("stopping: refusing new calls, finishing calls in flight (up to %.0f s)", settings.shutdown_grace)
-            await health_servicer.enter_graceful_shutdown()
-            engine.begin_drain()
-            grace_ends = loop_time() + settings.shutdown_grace
-            try:
-                await asyncio.wait_for(engine.wait_idle(), settings.shutdown_grace)
-                log.info("no call is being scored any more")
-            except TimeoutError:
-                log.warning("calls still in flight after the %.0f s grace are cancelled", settings.shutdown_grace)
-            # Calls already on the wire get a clean UNAVAILABLE from the draining
-            # engine for a moment more; once grpc.aio stops, a call arriving is
-            # neither dispatched nor refused until its grace ends, then CANCELLED.
-            await asyncio.sleep(max(0.0, min(REFUSAL_WINDOW_S, grace_ends - loop_time())))
-            stop_grace = max(0.0, min(STOP_GRACE_S, grace_ends - loop_time()))
-            await asyncio.gather(server.stop(stop_grace), *([http_server.stop()] if http_server else []))
-            log.info("the servers are stopped")
+            await _drain(settings, engine, health_servicer, server, http_server)
     finally:
         await engine.close()
         await server.stop(None)
@@ -159,6 +145,32 @@ async def run(
             metrics_server.shutdown()
         executor.shutdown(wait=False, cancel_futures=True)
         log.info("stopped")
+
+
+async def _drain(
+    settings: Settings,
+    engine: RerankEngine,
+    health_servicer: health.aio.HealthServicer,
+    server: grpc.aio.Server,
+    http_server: EmbeddedHttpServer | None,
+) -> None:
+    """NOT_SERVING, refuse new calls, let calls in flight finish within the grace, stop the servers."""
+    log.info("stopping: refusing new calls, finishing calls in flight (up to %.0f s)", settings.shutdown_grace)
+    await health_servicer.enter_graceful_shutdown()
+    engine.begin_drain()
+    grace_ends = loop_time() + settings.shutdown_grace
+    try:
+        await asyncio.wait_for(engine.wait_idle(), settings.shutdown_grace)
+        log.info("no call is being scored any more")
+    except TimeoutError:
+        log.warning("calls still in flight after the %.0f s grace are cancelled", settings.shutdown_grace)
+    # Calls already on the wire get a clean UNAVAILABLE from the draining engine
+    # for a moment more; once grpc.aio stops, a call arriving is neither
+    # dispatched nor refused until its grace ends, then CANCELLED.
+    await asyncio.sleep(max(0.0, min(REFUSAL_WINDOW_S, grace_ends - loop_time())))
+    stop_grace = max(0.0, min(STOP_GRACE_S, grace_ends - loop_time()))
+    await asyncio.gather(server.stop(stop_grace), *([http_server.stop()] if http_server else []))
+    log.info("the servers are stopped")
 
 
 def loop_time() -> float:
