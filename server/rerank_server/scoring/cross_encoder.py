@@ -9,6 +9,7 @@ the passage cut from its end until the whole fits max_length ("only_second").
 from __future__ import annotations
 
 from collections.abc import Sequence
+import logging
 from dataclasses import dataclass
 
 import torch
@@ -18,6 +19,8 @@ from .base import ModelDescription
 from .device import dtype_name
 from .hf import PretrainedScorer, right_pad
 from .prompt import MIN_MAX_LENGTH, query_token_limit
+
+log = logging.getLogger(__name__)
 
 KIND = "cross-encoder"
 DEFAULT_MAX_LENGTH = 512
@@ -94,6 +97,9 @@ class CrossEncoderScorer(PretrainedScorer):
         offset = (model.config.pad_token_id + 1) if model.config.model_type in ("xlm-roberta", "roberta") else 0
         max_max_length = positions - offset
         if default_max_length > max_max_length:
+            # A server-wide --max-length may suit a gemma beside this model; say so rather than refuse.
+            log.warning("%s: max_length %d is over this model's %d positions; using %d",
+                        name, default_max_length, max_max_length, max_max_length)
             default_max_length = max_max_length
         self.description = ModelDescription(
             name=name,
