@@ -8,6 +8,7 @@
 #   5. predict-check.json      one text_similarity prediction: fails here, not at search time,
 #                              when OpenSearch cannot reach the reranker
 #   6. pipeline.json           PUT _search/pipeline/$PIPELINE_NAME, the rerank response processor
+#                              (neural-search's; skipped with SKIP_PIPELINE=1)
 #
 # Safe to re-run: what exists (by name) is reused. To point an existing setup at another URL or
 # model, delete the model and the connector in OpenSearch first.
@@ -21,6 +22,9 @@
 #   PIPELINE_NAME      [rerank-pipeline]   DOCUMENT_FIELD [text]   the _source field to score
 #   MODEL_NAME         [bge-reranker-v2-gemma]   CONNECTOR_NAME [rerank-server]
 #   MODEL_GROUP_NAME   [rerank]   WAIT_SECONDS [300]
+#   SKIP_PIPELINE      [0]  1: stop after step 5, for a node without the neural-search plugin
+#                      (which brings the `rerank` processor; without it step 6 fails with
+#                      "Invalid processor type rerank"), e.g. to call _predict or ml_inference only
 # Prints the model id on stdout.
 set -euo pipefail
 here="$(cd "$(dirname "$0")" && pwd)"
@@ -37,6 +41,7 @@ MODEL_NAME="${MODEL_NAME:-bge-reranker-v2-gemma}"
 CONNECTOR_NAME="${CONNECTOR_NAME:-rerank-server}"
 MODEL_GROUP_NAME="${MODEL_GROUP_NAME:-rerank}"
 WAIT_SECONDS="${WAIT_SECONDS:-300}"
+SKIP_PIPELINE="${SKIP_PIPELINE:-0}"
 ml=/_plugins/_ml
 
 # find_id KIND NAME: the id of the ML Commons object KIND (models, connectors, model_groups)
@@ -105,9 +110,13 @@ print(" ".join(str(o["data"][0]) for o in outputs))' <<<"$prediction")" \
   || die "unexpected prediction from model $model_id: $prediction"
 log "   scores of the two check documents: $scores"
 
-log "6/6 search pipeline $PIPELINE_NAME (document field $DOCUMENT_FIELD)"
-os_call PUT "/_search/pipeline/$PIPELINE_NAME" \
-  "$(render "$here/pipeline.json" MODEL_ID="$model_id" DOCUMENT_FIELD="$DOCUMENT_FIELD")" >/dev/null
-
-log "done: search with ?search_pipeline=$PIPELINE_NAME and ext.rerank.query_context.query_text"
+if [[ "$SKIP_PIPELINE" == 1 ]]; then
+  log "6/6 search pipeline skipped (SKIP_PIPELINE=1)"
+  log "done: predict with POST $ml/_predict/text_similarity/$model_id"
+else
+  log "6/6 search pipeline $PIPELINE_NAME (document field $DOCUMENT_FIELD)"
+  os_call PUT "/_search/pipeline/$PIPELINE_NAME" \
+    "$(render "$here/pipeline.json" MODEL_ID="$model_id" DOCUMENT_FIELD="$DOCUMENT_FIELD")" >/dev/null
+  log "done: search with ?search_pipeline=$PIPELINE_NAME and ext.rerank.query_context.query_text"
+fi
 echo "$model_id"

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import logging
+import math
 import time
 import uuid
 from collections.abc import Callable
@@ -105,10 +106,38 @@ class CohereRerankRequest(BaseModel):
         )
 
 
+JSON_SMART_DOUBLE_CHARS = 18
+"""The longest decimal number that json-smart (in its permissive mode, as json-path uses it by
+default) still reads as a java.lang.Double: a longer one becomes a java.math.BigDecimal
+(JSONParserBase.extractFloat, json-smart 2.5.x: `if (xs.length() > 18) ... new BigDecimal(xs)`)."""
+
+
+def json_safe_score(score: float) -> float:
+    """The score itself when its JSON text (Python's shortest repr) has at most
+    JSON_SMART_DOUBLE_CHARS characters, else the nearest float of 16 down to 11 significant
+    digits whose text fits.
+
+    OpenSearch ML Commons (2.19 to 3.x) reads a connector's response with json-path, so
+    a relevance_score such as 0.05551750183682877 (19 characters) arrives as a BigDecimal,
+    and its cohere rerank post-process function casts it to Double: `_predict` fails with
+    HTTP 500 class_cast_exception. The rounding moves a score by less than 5e-11 of itself
+    (5e-13 in [1e-4, 1), where the sigmoid's scores lie), far finer than the model's
+    float32 logits, so other clients lose nothing. Left as they are, as no rounding that
+    small fits: scores in (-1e16, -1e15], which Python's json writes with 19 characters
+    whatever their digits, and some beyond 1e300 in size; no reranker's scores lie there."""
+    if len(repr(score)) <= JSON_SMART_DOUBLE_CHARS:
+        return score
+    for digits in range(16, 10, -1):
+        rounded = float(f"{score:.{digits}g}")
+        if len(repr(rounded)) <= JSON_SMART_DOUBLE_CHARS and math.isfinite(rounded):  # 1.8e308 may round to inf
+            return rounded
+    return score
+
+
 def cohere_response(outcome: RerankOutcome, version: Literal["1", "2"]) -> dict:
     results = []
     for result in outcome.results:
-        item: dict = {"index": result.index, "relevance_score": float(result.score)}
+        item: dict = {"index": result.index, "relevance_score": json_safe_score(float(result.score))}
         if result.text is not None:
             item["document"] = {"text": result.text}
         results.append(item)
