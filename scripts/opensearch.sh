@@ -4,6 +4,9 @@
 #   scripts/opensearch.sh start    fetch (once), start, wait for yellow/green, print the URL
 #   scripts/opensearch.sh status   print the URL and cluster health; exit 3 when not running
 #   scripts/opensearch.sh stop     stop it and wait for it to exit
+#   scripts/opensearch.sh keystore NAME   add (or replace) the secure setting NAME in the node's
+#                                  keystore, its value read from stdin; a running node reads it
+#                                  on POST _nodes/reload_secure_settings
 #
 # The distribution is OpenSearch's integ-test zip from Maven Central (no security
 # plugin, no bundled JDK), fetched with Maven and cached under .cache/opensearch.
@@ -12,6 +15,10 @@
 #
 # Environment:
 #   OPENSEARCH_VERSION     2.19.x release to run (default 2.19.6)
+#   OPENSEARCH_PLUGINS     plugins to install before the node starts, space-separated: a zip's
+#                          path, or Maven coordinates group:artifact:version of a plugin zip
+#                          (e.g. org.opensearch.plugin:opensearch-job-scheduler:2.19.1.0). The
+#                          node then runs from its own copy of the distribution in its run dir.
 #   OPENSEARCH_RUN_DIR     config, data, logs, pid and url of one node
 #                          (default .cache/opensearch/run); give each concurrent node its own
 #   OPENSEARCH_HEAP        JVM heap (default 512m)
@@ -22,8 +29,11 @@ set -euo pipefail
 root="$(cd "$(dirname "$0")/.." && pwd)"
 version="${OPENSEARCH_VERSION:-2.19.6}"
 cache="$root/.cache/opensearch"
-home="$cache/opensearch-$version"
+dist="$cache/opensearch-$version"
 run_dir="${OPENSEARCH_RUN_DIR:-$cache/run}"
+read -r -a plugins <<<"${OPENSEARCH_PLUGINS:-}"
+# A node with plugins runs from its own copy, so the cached distribution stays pristine.
+if ((${#plugins[@]})) || [[ -d "$run_dir/home" ]]; then home="$run_dir/home"; else home="$dist"; fi
 heap="${OPENSEARCH_HEAP:-512m}"
 start_timeout="${OPENSEARCH_START_TIMEOUT:-180}"
 service_user=opensearch
@@ -31,23 +41,48 @@ service_user=opensearch
 log() { echo "opensearch.sh: $*" >&2; }
 die() { log "$*"; exit 1; }
 
+# maven_get COORDINATES:TYPE DIR: copies one artifact from Maven Central into DIR.
+maven_get() {
+  command -v mvn >/dev/null || die "Maven (mvn) is needed to fetch $1; run scripts/install_system.sh"
+  log "fetching $1 from Maven Central"
+  mvn -q -B org.apache.maven.plugins:maven-dependency-plugin:3.8.1:copy \
+    "-Dartifact=$1" "-DoutputDirectory=$2" >&2
+}
+
 fetch() {
-  [[ -x "$home/bin/opensearch" ]] && return
+  [[ -x "$dist/bin/opensearch" ]] && return
   local zip="$cache/opensearch-$version.zip"
   mkdir -p "$cache"
   if [[ ! -s "$zip" ]]; then
-    command -v mvn >/dev/null || die "Maven (mvn) is needed to fetch OpenSearch; run scripts/install_system.sh"
-    log "fetching org.opensearch.distribution.integ-test-zip:opensearch:$version:zip from Maven Central"
-    mvn -q -B org.apache.maven.plugins:maven-dependency-plugin:3.8.1:copy \
-      "-Dartifact=org.opensearch.distribution.integ-test-zip:opensearch:$version:zip" \
-      "-DoutputDirectory=$cache" >&2 \
+    maven_get "org.opensearch.distribution.integ-test-zip:opensearch:$version:zip" "$cache" \
       || die "Maven could not fetch OpenSearch $version; set OPENSEARCH_VERSION to a 2.19.x on Maven Central"
   fi
   # Python's zipfile rather than unzip, which minimal images lack; it drops the exec bits.
   python3 -m zipfile -e "$zip" "$cache.tmp-$$"
   chmod +x "$cache.tmp-$$/opensearch-$version"/bin/*
-  mv "$cache.tmp-$$/opensearch-$version" "$home"
+  mv "$cache.tmp-$$/opensearch-$version" "$dist"
   rm -rf "$cache.tmp-$$"
+}
+
+# Copies the distribution into the run dir and installs OPENSEARCH_PLUGINS there.
+install_plugins() {
+  ((${#plugins[@]})) || return 0
+  cp -r "$dist" "$home"
+  local plugin zip
+  for plugin in "${plugins[@]}"; do
+    if [[ -f "$plugin" ]]; then
+      zip="$(readlink -f "$plugin")"
+    else
+      [[ "$plugin" =~ ^[^:/]+:[^:/]+:[^:/]+$ ]] || die "OPENSEARCH_PLUGINS: $plugin is neither a zip file nor group:artifact:version"
+      IFS=: read -r group artifact plugin_version <<<"$plugin"
+      zip="$cache/plugins/$artifact-$plugin_version.zip"
+      [[ -s "$zip" ]] || maven_get "$plugin:zip" "$cache/plugins" || die "Maven could not fetch the plugin $plugin"
+    fi
+    log "installing plugin $zip"
+    OPENSEARCH_JAVA_HOME="$java" OPENSEARCH_PATH_CONF="$run_dir/config" \
+      "$home/bin/opensearch-plugin" install --batch "file://$zip" >"$run_dir/logs/plugin-install.out" 2>&1 \
+      || { cat "$run_dir/logs/plugin-install.out" >&2; die "could not install the plugin $plugin"; }
+  done
 }
 
 java_home() {
@@ -108,8 +143,10 @@ start() {
   http_port="$(free_port)"
   transport_port="$(free_port)"
   rm -rf "$run_dir"
+  ((${#plugins[@]})) || home="$dist"
   mkdir -p "$run_dir/data" "$run_dir/logs"
-  cp -r "$home/config" "$run_dir/config"
+  cp -r "$dist/config" "$run_dir/config"
+  install_plugins
   cat >>"$run_dir/config/opensearch.yml" <<EOF
 cluster.name: rerank-test
 node.name: rerank-test-node
@@ -167,9 +204,20 @@ stop() {
   rm -f "$run_dir/pid"
 }
 
+keystore() {
+  local name="${1:?usage: $0 keystore NAME (the value on stdin)}" java
+  [[ -d "$run_dir/config" ]] || die "no node in $run_dir: start it first"
+  java="$(java_home)"
+  local tool=("env" "OPENSEARCH_JAVA_HOME=$java" "OPENSEARCH_PATH_CONF=$run_dir/config" "$home/bin/opensearch-keystore")
+  [[ -f "$run_dir/config/opensearch.keystore" ]] || as_service_user "${tool[@]}" create >/dev/null
+  as_service_user "${tool[@]}" add --force --stdin "$name" >/dev/null
+  log "keystore: $name set"
+}
+
 case "${1:-}" in
   start) start ;;
   stop) stop ;;
   status) status ;;
-  *) echo "usage: $0 start|stop|status" >&2; exit 2 ;;
+  keystore) keystore "${2:-}" ;;
+  *) echo "usage: $0 start|stop|status|keystore NAME" >&2; exit 2 ;;
 esac

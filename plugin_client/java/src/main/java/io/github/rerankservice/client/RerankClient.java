@@ -97,6 +97,14 @@ public final class RerankClient implements AutoCloseable {
   }
 
   /**
+   * Starts an orderly stop without waiting: calls in flight finish, new calls fail. For a caller
+   * that swaps clients and must not block; {@link #close()} waits.
+   */
+  public void shutdown() {
+    channel.shutdown();
+  }
+
+  /**
    * Stops the channel: calls in flight get a few seconds to finish, then are cancelled.
    * Idempotent.
    */

@@ -23,11 +23,14 @@ import java.util.Objects;
  */
 public final class RerankClientBuilder {
   /**
-   * gRPC retries calls that failed with UNAVAILABLE (never reached a ready server) with
-   * backoff, like the Python client; every other status is the caller's to handle.
+   * Calls are spread over every address the target resolves to (round_robin: a DNS name of
+   * several replicas, or {@code ipv4:a:port,b:port}); one address behaves as pick_first. gRPC
+   * retries calls that failed with UNAVAILABLE (never reached a ready server) with backoff, like
+   * the Python client; every other status is the caller's to handle.
    */
   private static final Map<String, ?> SERVICE_CONFIG =
       Map.of(
+          "loadBalancingConfig", List.of(Map.of("round_robin", Map.of())),
           "methodConfig",
           List.of(
               Map.of(
