@@ -4,9 +4,10 @@
 #   scripts/opensearch.sh start    fetch (once), start, wait for yellow/green, print the URL
 #   scripts/opensearch.sh status   print the URL and cluster health; exit 3 when not running
 #   scripts/opensearch.sh stop     stop it and wait for it to exit
-#   scripts/opensearch.sh keystore NAME   add (or replace) the secure setting NAME in the node's
-#                                  keystore, its value read from stdin; a running node reads it
-#                                  on POST _nodes/reload_secure_settings
+#   scripts/opensearch.sh keystore NAME [--remove]
+#                                  add (or replace) the secure setting NAME in the node's
+#                                  keystore, its value read from stdin, or remove it; a running
+#                                  node reads the keystore again on POST _nodes/reload_secure_settings
 #
 # The distribution is OpenSearch's integ-test zip from Maven Central (no security
 # plugin, no bundled JDK), fetched with Maven and cached under .cache/opensearch.
@@ -210,14 +211,19 @@ keystore() {
   java="$(java_home)"
   local tool=("env" "OPENSEARCH_JAVA_HOME=$java" "OPENSEARCH_PATH_CONF=$run_dir/config" "$home/bin/opensearch-keystore")
   [[ -f "$run_dir/config/opensearch.keystore" ]] || as_service_user "${tool[@]}" create >/dev/null
-  as_service_user "${tool[@]}" add --force --stdin "$name" >/dev/null
-  log "keystore: $name set"
+  if [[ "${2:-}" == --remove ]]; then
+    as_service_user "${tool[@]}" remove "$name" >/dev/null
+    log "keystore: $name removed"
+  else
+    as_service_user "${tool[@]}" add --force --stdin "$name" >/dev/null
+    log "keystore: $name set"
+  fi
 }
 
 case "${1:-}" in
   start) start ;;
   stop) stop ;;
   status) status ;;
-  keystore) keystore "${2:-}" ;;
-  *) echo "usage: $0 start|stop|status|keystore NAME" >&2; exit 2 ;;
+  keystore) keystore "${2:-}" "${3:-}" ;;
+  *) echo "usage: $0 start|stop|status|keystore NAME [--remove]" >&2; exit 2 ;;
 esac

@@ -4,6 +4,7 @@ real gRPC server on a free loopback port, and clients of it."""
 from __future__ import annotations
 
 import pytest
+import trustme
 from rerank_client import RerankClient
 from rerank_server.config import Settings
 from rerank_server.scoring.llm_yes import LlmYesScorer
@@ -56,3 +57,27 @@ def rerank_address(rerank_server):
 def client(rerank_address):
     with RerankClient(rerank_address, timeout=60) as client:
         yield client
+
+
+@pytest.fixture(scope="session")
+def pki(tmp_path_factory):
+    """A CA, a server certificate for 127.0.0.1 and a client certificate, as files."""
+    folder = tmp_path_factory.mktemp("pki")
+    ca = trustme.CA()
+    server_cert = ca.issue_cert("127.0.0.1", "localhost")
+    client_cert = ca.issue_cert("client@example.com")
+    files = {
+        "ca": folder / "ca.pem",
+        "cert": folder / "server.pem",
+        "key": folder / "server.key",
+        "client_cert": folder / "client.pem",
+        "client_key": folder / "client.key",
+    }
+    ca.cert_pem.write_to_path(files["ca"])
+    server_cert.private_key_pem.write_to_path(files["key"])
+    for blob in server_cert.cert_chain_pems:
+        blob.write_to_path(files["cert"], append=True)
+    client_cert.private_key_pem.write_to_path(files["client_key"])
+    for blob in client_cert.cert_chain_pems:
+        blob.write_to_path(files["client_cert"], append=True)
+    return files

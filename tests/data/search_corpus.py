@@ -24,16 +24,17 @@ def documents() -> list[dict]:
     return [json.loads(line) for line in CORPUS.read_text(encoding="utf-8").splitlines() if line.strip()]
 
 
-def load_corpus(client, index: str) -> int:
-    """(Re)creates index with one shard and no replica (so a single node is green), bulk-loads
-    the corpus and refreshes it; returns the number of documents."""
+def load_corpus(client, index: str, shards: int = 1, extra: list[dict] | None = None) -> int:
+    """(Re)creates index with `shards` shards and no replica (so a single node is green),
+    bulk-loads the corpus (and `extra` documents, each with an "id") and refreshes it;
+    returns the number of documents."""
     client.indices.delete(index=index, ignore_unavailable=True)
     client.indices.create(
         index=index,
-        body={"settings": {"number_of_shards": 1, "number_of_replicas": 0}, "mappings": MAPPINGS},
+        body={"settings": {"number_of_shards": shards, "number_of_replicas": 0}, "mappings": MAPPINGS},
     )
     lines = []
-    for document in documents():
+    for document in documents() + (extra or []):
         source = {key: value for key, value in document.items() if key != "id"}
         lines += [json.dumps({"index": {"_index": index, "_id": document["id"]}}), json.dumps(source)]
     result = client.bulk(body="\n".join(lines) + "\n", refresh="true")

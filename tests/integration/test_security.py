@@ -9,7 +9,6 @@ import cohere
 import grpc
 import httpx
 import pytest
-import trustme
 from rerank_client import RerankClient, UnauthenticatedError, UnavailableError
 from rerank_server.config import Settings
 from rerank_server.logs import JsonFormatter
@@ -17,30 +16,6 @@ from rerank_server.testing.harness import free_port, running_server, wait_until_
 
 QUERY = "what is a panda?"
 KEY = "s3cret-key-1"
-
-
-@pytest.fixture(scope="module")
-def pki(tmp_path_factory):
-    """A CA, a server certificate for 127.0.0.1 and a client certificate, as files."""
-    folder = tmp_path_factory.mktemp("pki")
-    ca = trustme.CA()
-    server_cert = ca.issue_cert("127.0.0.1", "localhost")
-    client_cert = ca.issue_cert("client@example.com")
-    files = {
-        "ca": folder / "ca.pem",
-        "cert": folder / "server.pem",
-        "key": folder / "server.key",
-        "client_cert": folder / "client.pem",
-        "client_key": folder / "client.key",
-    }
-    ca.cert_pem.write_to_path(files["ca"])
-    server_cert.private_key_pem.write_to_path(files["key"])
-    for blob in server_cert.cert_chain_pems:
-        blob.write_to_path(files["cert"], append=True)
-    client_cert.private_key_pem.write_to_path(files["client_key"])
-    for blob in client_cert.cert_chain_pems:
-        blob.write_to_path(files["client_cert"], append=True)
-    return files
 
 
 def tls_context(pki, client_certificate: bool = False) -> ssl.SSLContext:

@@ -13,8 +13,6 @@ import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
-import org.apache.logging.log4j.LogManager;
-import org.apache.logging.log4j.Logger;
 import org.apache.lucene.document.Document;
 import org.apache.lucene.search.Explanation;
 import org.apache.lucene.search.IndexSearcher;
@@ -41,7 +39,6 @@ import org.opensearch.search.rescore.Rescorer;
  */
 final class GrpcRerankRescorer implements Rescorer {
   static final GrpcRerankRescorer INSTANCE = new GrpcRerankRescorer();
-  private static final Logger LOG = LogManager.getLogger(GrpcRerankRescorer.class);
   private static final Comparator<ScoreDoc> BEST_FIRST =
       Comparator.comparingDouble((ScoreDoc hit) -> -hit.score).thenComparingInt(hit -> hit.doc);
 
@@ -109,14 +106,10 @@ final class GrpcRerankRescorer implements Rescorer {
   }
 
   private static void failOpenOrThrow(RerankFailure failure, Context context) {
-    boolean failOpen = context.options.failOpen() != null
-        ? context.options.failOpen()
-        : context.reranker.settings().failOpen();
-    if (!failOpen) {
+    if (!context.reranker.failsOpen(context.options.failOpen())) {
       throw new OpenSearchStatusException(failure.getMessage(), SearchStatus.of(failure), failure);
     }
-    context.reranker.stats().failedOpen();
-    LOG.warn("{}; the shard keeps its own order (fail_open)", failure.getMessage());
+    context.reranker.recordFailOpen(failure, "the shard keeps its own order");
     HeaderWarning.addWarning("grpc_rerank failed open: {}", failure.getMessage());
   }
 

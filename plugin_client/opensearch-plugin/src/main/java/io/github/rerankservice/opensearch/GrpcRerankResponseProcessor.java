@@ -15,8 +15,6 @@ import java.util.Map;
 import java.util.concurrent.ExecutionException;
 import java.util.function.Consumer;
 import java.util.function.Supplier;
-import org.apache.logging.log4j.LogManager;
-import org.apache.logging.log4j.Logger;
 import org.opensearch.OpenSearchStatusException;
 import org.opensearch.action.search.SearchRequest;
 import org.opensearch.action.search.SearchResponse;
@@ -44,7 +42,6 @@ import org.opensearch.search.pipeline.SearchResponseProcessor;
  */
 final class GrpcRerankResponseProcessor implements SearchResponseProcessor {
   static final String TYPE = "grpc_rerank";
-  private static final Logger LOG = LogManager.getLogger(GrpcRerankResponseProcessor.class);
 
   private final String tag;
   private final String description;
@@ -122,6 +119,12 @@ final class GrpcRerankResponseProcessor implements SearchResponseProcessor {
     for (int i = 0; i < window; i++) {
       passages.add(options.passage(hits[i].getSourceAsMap()));
     }
+    if (passages.stream().allMatch(String::isEmpty)) {
+      reranker.get().stats().skipped();
+      listener.onResponse(respond(response, hits, page, status("skipped", "no hit has text in " + options.documentFields()
+          + " (is _source off or filtered in the search?)", 0, start)));
+      return;
+    }
     reranker.get().score(queryText, passages, options.model(), options.timeout())
         .whenComplete((scores, error) -> executor.accept(() -> {
           if (error == null) {
@@ -137,14 +140,12 @@ final class GrpcRerankResponseProcessor implements SearchResponseProcessor {
 
   private void failed(RerankFailure failure, SearchResponse response, SearchHit[] hits, Page page, long start,
       ActionListener<SearchResponse> listener) {
-    boolean failOpen = options.failOpen() != null ? options.failOpen() : reranker.get().settings().failOpen();
-    if (!failOpen) {
+    if (!reranker.get().failsOpen(options.failOpen())) {
       listener.onFailure(new OpenSearchStatusException(failure.getMessage(), GrpcRerankRescorer.SearchStatus.of(failure),
           failure));
       return;
     }
-    reranker.get().stats().failedOpen();
-    LOG.warn("{}; the search keeps its own order (fail_open)", failure.getMessage());
+    reranker.get().recordFailOpen(failure, "the search keeps its own order");
     listener.onResponse(respond(response, hits, page, status("failed_open", failure.getMessage(), 0, start)));
   }
 

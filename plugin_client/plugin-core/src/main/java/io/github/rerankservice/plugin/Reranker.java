@@ -17,6 +17,7 @@ import java.util.concurrent.CompletionException;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
+import java.util.concurrent.atomic.AtomicLong;
 import org.apache.logging.log4j.LogManager;
 import org.apache.logging.log4j.Logger;
 
@@ -30,8 +31,12 @@ public final class Reranker implements AutoCloseable {
   private static final Logger LOG = LogManager.getLogger(Reranker.class);
   /** How much longer than the call's deadline a blocked caller waits before giving up itself. */
   private static final Duration BLOCKING_SLACK = Duration.ofMillis(200);
+  /** At most one fail-open log line per this interval: an outage must not flood the node's log. */
+  private static final long FAIL_OPEN_LOG_INTERVAL_NANOS = Duration.ofSeconds(10).toNanos();
 
   private final RerankStats stats = new RerankStats();
+  private final AtomicLong lastFailOpenLog = new AtomicLong(System.nanoTime() - FAIL_OPEN_LOG_INTERVAL_NANOS);
+  private final AtomicLong failOpenSinceLog = new AtomicLong();
   private volatile ChannelSettings settings;
   private volatile RerankClient client;
 
@@ -131,6 +136,29 @@ public final class Reranker implements AutoCloseable {
       future.cancel(true);
       Thread.currentThread().interrupt();
       throw new RerankFailure(RerankFailure.Kind.FAILED, "grpc_rerank: interrupted while waiting for the reranker", e);
+    }
+  }
+
+  /**
+   * Whether a search that met {@code failure} goes on with its own order: the search's own
+   * choice when it made one, else the node's.
+   */
+  public boolean failsOpen(Boolean searchChoice) {
+    return searchChoice != null ? searchChoice : settings.failOpen();
+  }
+
+  /**
+   * Records that a search went on with its own order after {@code failure}: a counter, and a
+   * WARN line (at most one per 10 s, saying how many it stands for).
+   */
+  public void recordFailOpen(RerankFailure failure, String consequence) {
+    stats.failedOpen();
+    long count = failOpenSinceLog.incrementAndGet();
+    long now = System.nanoTime();
+    long last = lastFailOpenLog.get();
+    if (now - last >= FAIL_OPEN_LOG_INTERVAL_NANOS && lastFailOpenLog.compareAndSet(last, now)) {
+      failOpenSinceLog.addAndGet(-count);
+      LOG.warn("{}; {} (fail_open; {} fail-open(s) since the last such line)", failure.getMessage(), consequence, count);
     }
   }
 
