@@ -36,6 +36,7 @@ carries ``ext.rerank`` (the same place OpenSearch search extensions answer in):
 
 from __future__ import annotations
 
+import json
 import math
 import string
 from collections.abc import Mapping, Sequence
@@ -145,7 +146,9 @@ def _is_positive_int(value: object) -> bool:
 
 def field_text(source: Mapping[str, Any], name: str) -> str | None:
     """The text of a `_source` field; dotted names reach into objects (and lists
-    of objects); list values are joined by newlines; None when missing."""
+    of objects); list values are joined by newlines, their null items skipped; an
+    object (or a list inside a list) is written as compact JSON; None when missing.
+    The Java plugins' PassageText follows the same rule (tests/data/passage_cases.json)."""
     values: list[Any] = [source]
     for part in name.split("."):
         values = [
@@ -154,8 +157,19 @@ def field_text(source: Mapping[str, Any], name: str) -> str | None:
             for item in (value if isinstance(value, list) else [value])
             if isinstance(item, Mapping) and item.get(part) is not None
         ]
-    texts = [str(item) for value in values for item in (value if isinstance(value, list) else [value])]
+    texts = [
+        _item_text(item)
+        for value in values
+        for item in (value if isinstance(value, list) else [value])
+        if item is not None
+    ]
     return "\n".join(texts) if texts else None
+
+
+def _item_text(item: Any) -> str:
+    if isinstance(item, (Mapping, list)):
+        return json.dumps(item, ensure_ascii=False, separators=(",", ":"))
+    return str(item)
 
 
 def passage_text(source: Mapping[str, Any] | None, options: RerankOptions) -> str:

@@ -23,7 +23,6 @@ import org.opensearch.OpenSearchStatusException;
 import org.opensearch.common.logging.HeaderWarning;
 import org.opensearch.core.common.bytes.BytesArray;
 import org.opensearch.core.rest.RestStatus;
-import org.opensearch.search.lookup.SourceLookup;
 import org.opensearch.search.rescore.RescoreContext;
 import org.opensearch.search.rescore.Rescorer;
 
@@ -116,7 +115,7 @@ final class GrpcRerankRescorer implements Rescorer {
   private static Map<String, Object> source(IndexSearcher searcher, int doc) throws IOException {
     Document document = searcher.storedFields().document(doc, Set.of("_source"));
     BytesRef source = document.getBinaryValue("_source");
-    return source == null ? Map.of() : SourceLookup.sourceAsMap(new BytesArray(source));
+    return source == null ? Map.of() : Sources.ordered(new BytesArray(source));
   }
 
   /** The HTTP status a search that fails closed answers with. */

@@ -12,6 +12,7 @@ import java.util.HashMap;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.concurrent.CompletionException;
 import java.util.concurrent.ExecutionException;
 import java.util.function.Consumer;
 import java.util.function.Supplier;
@@ -117,7 +118,7 @@ final class GrpcRerankResponseProcessor implements SearchResponseProcessor {
     }
     List<String> passages = new ArrayList<>(window);
     for (int i = 0; i < window; i++) {
-      passages.add(options.passage(hits[i].getSourceAsMap()));
+      passages.add(options.passage(hits[i].hasSource() ? Sources.ordered(hits[i].getSourceRef()) : null));
     }
     if (passages.stream().allMatch(String::isEmpty)) {
       reranker.get().stats().skipped();
@@ -131,8 +132,9 @@ final class GrpcRerankResponseProcessor implements SearchResponseProcessor {
             listener.onResponse(respond(response, reordered(hits, window, scores), page,
                 status("reranked", null, window, start)));
           } else {
-            failed(error.getCause() instanceof RerankFailure failure ? failure
-                : new RerankFailure(RerankFailure.Kind.FAILED, "grpc_rerank: " + error, error), response, hits, page, start,
+            Throwable cause = error instanceof CompletionException && error.getCause() != null ? error.getCause() : error;
+            failed(cause instanceof RerankFailure failure ? failure
+                : new RerankFailure(RerankFailure.Kind.FAILED, "grpc_rerank: " + cause, cause), response, hits, page, start,
                 listener);
           }
         }));

@@ -7,7 +7,8 @@ import java.util.regex.Pattern;
 
 /** Time values as search engines write them: {@code 500ms}, {@code 1s}, {@code 2m}. */
 public final class Durations {
-  private static final Pattern TIME_VALUE = Pattern.compile("(\\d+)(ms|s|m)");
+  /** Nine digits at most: any longer time is a mistake, and it could overflow a Duration. */
+  private static final Pattern TIME_VALUE = Pattern.compile("(\\d{1,9})(ms|s|m)");
 
   private Durations() {}
 

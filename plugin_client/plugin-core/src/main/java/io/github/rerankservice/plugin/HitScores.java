@@ -1,7 +1,6 @@
 package io.github.rerankservice.plugin;
 
 import java.util.Arrays;
-import java.util.Comparator;
 import java.util.stream.IntStream;
 
 /**
@@ -39,8 +38,9 @@ public final class HitScores {
 
   /** Indices of {@code scores}, best first; ties keep their given order. */
   public static int[] bestFirst(double[] scores) {
+    // Compared with > and <, so that 0.0 and -0.0 tie as in Python's sort.
     return IntStream.range(0, scores.length).boxed()
-        .sorted(Comparator.comparingDouble((Integer i) -> -scores[i]))
+        .sorted((Integer a, Integer b) -> scores[a] > scores[b] ? -1 : scores[a] < scores[b] ? 1 : 0)
         .mapToInt(Integer::intValue)
         .toArray();
   }
