@@ -138,15 +138,21 @@ def test_start_order(compose):
     assert services["loader"].get("restart") == "no"
 
 
-def test_ports_are_published_on_loopback_only(compose):
-    published = {
-        name: service.get("ports", []) for name, service in compose["services"].items() if service.get("ports")
-    }
-    assert published.keys() == {"opensearch", "reranker", "gateway"}
-    for name, ports in published.items():
-        for port in ports:
-            assert str(port).startswith("127.0.0.1:"), f"{name} publishes {port} beyond this host"
-    assert {"127.0.0.1:50051:50051", "127.0.0.1:8080:8080"} <= set(published["reranker"])
+def test_only_the_gateway_is_published_and_on_loopback_only(compose, compose_cpu):
+    for config in (compose, compose_cpu):
+        published = {
+            name: service.get("ports", []) for name, service in config["services"].items() if service.get("ports")
+        }
+        assert published == {"gateway": ["127.0.0.1:8000:8000"]}, "OpenSearch and the reranker stay inside the stack"
+
+
+def test_the_gateway_wants_an_api_key_and_forwards_searches_only(compose):
+    env = compose["services"]["gateway"]["environment"]
+    # ${VAR:?message}: compose refuses to start without the key instead of serving without one.
+    assert re.fullmatch(r"\$\{RERANK_GATEWAY_API_KEY:\?[^}]+\}", env["RERANK_GATEWAY_API_KEY"])
+    assert env["RERANK_GATEWAY_PASSTHROUGH"] == "search"
+    assert "RERANK_GATEWAY_FORWARD_AUTHORIZATION" not in env
+    assert env["RERANK_GATEWAY_RERANKER_API_KEY"] == compose["services"]["reranker"]["environment"]["RERANK_API_KEY"]
 
 
 def test_reranker_keeps_the_model_cache_in_a_named_volume(compose):

@@ -124,7 +124,7 @@ def test_a_search_answers_502_when_opensearch_is_unreachable(lonely_gateway):
 
 
 def test_a_proxied_request_answers_502_when_opensearch_is_unreachable(lonely_gateway):
-    status, body = call("GET", f"{lonely_gateway}/_cat/indices")
+    status, body = call("GET", f"{lonely_gateway}/articles/_count")
     assert (status, body["status"], body["error"]["type"]) == (502, 502, "opensearch_unreachable")
 
 

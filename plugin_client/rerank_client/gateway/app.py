@@ -1,8 +1,12 @@
 """The gateway's ASGI app: OpenSearch's HTTP API, with ext.rerank on searches.
 
     POST|GET /{index}/_search, /_search   reranked when the body has ext.rerank (see ext.py)
-    GET /_rerank/health                   OpenSearch's and the reranker's status
-    anything else                         proxied to OpenSearch unchanged
+    GET /_rerank/health                   OpenSearch's and the reranker's status (needs no key)
+    anything else                         proxied to OpenSearch unchanged when --passthrough
+                                          admits it (see passthrough.py), else 403
+
+Every request but health needs an API key when keys are set (auth.py); bodies are
+read within --max-body-bytes (body.py).
 """
 
 from __future__ import annotations
@@ -16,21 +20,26 @@ from typing import Any
 from opensearchpy.exceptions import ConnectionError as OpenSearchConnectionError
 from opensearchpy.exceptions import TransportError
 from starlette.applications import Starlette
+from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from ..client import RerankError
+from ..merge import RerankOptions, plan_page
 from ..opensearch import async_search_and_rerank
+from .auth import ApiKeys, RequireApiKey
 from .backends import Backends
-from .errors import EXCEPTION_HANDLERS
-from .ext import InvalidRerankRequest, split_rerank_ext
-from .proxy import forward
+from .body import read_body
+from .errors import EXCEPTION_HANDLERS, GatewayRefusal, PassthroughRefused
+from .ext import InvalidRerankRequest, is_small_natural, split_rerank_ext
+from .logs import AccessLog, keep_query_text_out_of_library_logs
+from .passthrough import PASSTHROUGH_CLASSES, admits, path_segments, required_class
+from .proxy import forward, upstream_headers
 from .settings import GatewaySettings
 
 ALL_METHODS = ["GET", "HEAD", "POST", "PUT", "DELETE", "PATCH", "OPTIONS"]
-# Headers a reranked search passes to OpenSearch, so it runs with the caller's identity.
-_FORWARDED_SEARCH_HEADERS = ("authorization", "x-opaque-id")
+_CLASS_WORDS = {"search": "searches only", "read": "searches and reads only", "all": "everything"}
 
 
 def create_app(settings: GatewaySettings) -> Starlette:
@@ -50,26 +59,29 @@ def create_app(settings: GatewaySettings) -> Starlette:
             Route("/{path:path}", passthrough, methods=ALL_METHODS),
         ],
         exception_handlers=EXCEPTION_HANDLERS,
+        middleware=[Middleware(AccessLog), Middleware(RequireApiKey, keys=ApiKeys(settings.api_keys))],
         lifespan=lifespan,
     )
     app.state.settings = settings
+    keep_query_text_out_of_library_logs()
     return app
 
 
 async def passthrough(request: Request) -> Response:
-    return await forward(request.app.state.backends.passthrough, request, await request.body())
+    return await _forward(request, await _admitted_body(request))
 
 
 async def search(request: Request) -> Response:
-    raw_body = await request.body()
+    raw_body = await _admitted_body(request)
     body = _json_object(raw_body)
     if body is None or not isinstance(body.get("ext"), Mapping) or "rerank" not in body["ext"]:
-        return await forward(request.app.state.backends.passthrough, request, raw_body)
+        return await _forward(request, raw_body)
     settings: GatewaySettings = request.app.state.settings
     backends: Backends = request.app.state.backends
-    search_body, rerank = split_rerank_ext(body, settings.rerank_timeout_ms)
+    search_body, rerank = split_rerank_ext(body, settings.rerank_timeout_ms, settings.max_rerank_timeout_ms)
     search_body, params = _page_params_into_body(search_body, request.query_params)
-    headers = {name: request.headers[name] for name in _FORWARDED_SEARCH_HEADERS if name in request.headers}
+    _check_window(search_body, rerank.options, settings.max_window_size)
+    headers = upstream_headers(request.headers, settings.forward_authorization, proxied=False)
     try:
         merged = await async_search_and_rerank(
             backends.opensearch,
@@ -89,12 +101,34 @@ async def search(request: Request) -> Response:
     return JSONResponse(merged)
 
 
+async def _admitted_body(request: Request) -> bytes:
+    """The body, once the request is one --passthrough lets through; raises the refusal."""
+    settings: GatewaySettings = request.app.state.settings
+    segments = path_segments(request.scope["raw_path"].decode("latin-1"))
+    body = await read_body(request, settings.max_body_bytes)
+    required = required_class(request.method, segments, request.query_params.multi_items(), body)
+    if not admits(settings.passthrough, required):
+        wider = " or ".join(f"--passthrough {name}" for name in PASSTHROUGH_CLASSES if admits(name, required))
+        raise PassthroughRefused(
+            f"the gateway forwards {_CLASS_WORDS[settings.passthrough]} (--passthrough {settings.passthrough}); "
+            f"{request.method} {request.url.path} needs {wider} (RERANK_GATEWAY_PASSTHROUGH)"
+        )
+    return body
+
+
+async def _forward(request: Request, body: bytes) -> Response:
+    settings: GatewaySettings = request.app.state.settings
+    return await forward(request.app.state.backends.passthrough, request, body, settings.forward_authorization)
+
+
 def _json_object(raw_body: bytes) -> dict | None:
     """The body as a JSON object; None for anything else, which OpenSearch then judges."""
     try:
         body = json.loads(raw_body) if raw_body.strip() else None
     except ValueError:
         return None
+    except RecursionError:
+        raise GatewayRefusal("the body's JSON nests too deeply for the gateway to read") from None
     return body if isinstance(body, dict) else None
 
 
@@ -105,10 +139,26 @@ def _page_params_into_body(body: dict, query_params: Mapping[str, str]) -> tuple
     for name in ("from", "size"):
         if name in params:
             value = params.pop(name)
-            if not value.isdigit():
-                raise InvalidRerankRequest(f"URL parameter {name} must be a non-negative integer, got {value!r}")
+            if not is_small_natural(value):
+                raise InvalidRerankRequest(
+                    f"URL parameter {name} must be a non-negative integer below 10^9, got {value[:40]!r}"
+                )
             body = {**body, name: int(value)}
     return body, params
+
+
+def _check_window(body: Mapping[str, Any], options: RerankOptions, max_window_size: int) -> None:
+    """Refuses a search that would send more hits to the reranker than the gateway allows."""
+    try:
+        _, page = plan_page(body, options)
+    except ValueError as error:  # from or size is not a non-negative integer
+        raise InvalidRerankRequest(str(error)) from None
+    window = options.window_size or page.start + page.size
+    if window > max_window_size:
+        raise InvalidRerankRequest(
+            f"this search would rerank {window} hits (ext.rerank.window_size, or from + size without it), "
+            f"over the gateway's limit of {max_window_size} (--max-window-size)"
+        )
 
 
 async def health(request: Request) -> Response:

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from opensearchpy import AIOHttpConnection, AsyncOpenSearch
 
 from ..client import AsyncRerankClient
-from .settings import GatewaySettings, opensearch_connection_args, reranker_client_args
+from .settings import GatewaySettings, opensearch_client_args, reranker_client_args
 
 
 @dataclass
@@ -21,7 +21,7 @@ class Backends:
     @classmethod
     def open(cls, settings: GatewaySettings) -> Backends:
         """Must run inside the event loop that will use the clients."""
-        connection_args = opensearch_connection_args(settings.opensearch_url)
+        connection_args = opensearch_client_args(settings)
         return cls(
             opensearch=AsyncOpenSearch(hosts=[connection_args], timeout=settings.opensearch_timeout_s),
             passthrough=AIOHttpConnection(**connection_args, timeout=settings.opensearch_timeout_s),

@@ -13,6 +13,7 @@ from starlette.responses import JSONResponse, PlainTextResponse, Response
 
 from ..client import DeadlineExceededError, RerankError
 from .ext import InvalidRerankRequest
+from .passthrough import InvalidPath
 
 logger = logging.getLogger(__name__)
 
@@ -21,8 +22,39 @@ def error_response(status: int, error_type: str, reason: str) -> JSONResponse:
     return JSONResponse({"error": {"type": error_type, "reason": reason}, "status": status}, status_code=status)
 
 
+class GatewayRefusal(Exception):
+    """A request the gateway itself turns down; the message says what to change."""
+
+    status = 400
+    error_type = "invalid_request"
+
+
+class PassthroughRefused(GatewayRefusal):
+    status = 403
+    error_type = "passthrough_refused"
+
+
+class RequestTooLarge(GatewayRefusal):
+    status = 413
+    error_type = "request_too_large"
+
+
+class UnsupportedContentEncoding(GatewayRefusal):
+    status = 415
+    error_type = "unsupported_content_encoding"
+
+
+async def gateway_refusal(request: Request, error: Exception) -> Response:
+    assert isinstance(error, GatewayRefusal)
+    return error_response(error.status, error.error_type, str(error))
+
+
 async def invalid_rerank_request(request: Request, error: Exception) -> Response:
     return error_response(400, "invalid_rerank_request", str(error))
+
+
+async def invalid_path(request: Request, error: Exception) -> Response:
+    return error_response(400, "invalid_path", str(error))
 
 
 async def opensearch_unreachable(request: Request, error: Exception) -> Response:
@@ -54,7 +86,9 @@ async def rerank_failed(request: Request, error: Exception) -> Response:
 
 
 EXCEPTION_HANDLERS = {
+    GatewayRefusal: gateway_refusal,
     InvalidRerankRequest: invalid_rerank_request,
+    InvalidPath: invalid_path,
     OpenSearchConnectionError: opensearch_unreachable,
     TransportError: opensearch_error,
     RerankError: rerank_failed,

@@ -13,6 +13,7 @@ RerankOptions fields, plus timeout_ms, model and strict.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping
 from dataclasses import dataclass, fields
 from typing import Any
@@ -36,7 +37,9 @@ class RerankRequest:
     strict: bool
 
 
-def split_rerank_ext(body: Mapping[str, Any], default_timeout_ms: int) -> tuple[dict, RerankRequest]:
+def split_rerank_ext(
+    body: Mapping[str, Any], default_timeout_ms: int, max_timeout_ms: float = math.inf
+) -> tuple[dict, RerankRequest]:
     """The body without ext.rerank (OpenSearch rejects unknown ext sections), and
     the rerank request read from it. Raises InvalidRerankRequest."""
     ext = dict(body["ext"])
@@ -57,9 +60,17 @@ def split_rerank_ext(body: Mapping[str, Any], default_timeout_ms: int) -> tuple[
     except (TypeError, ValueError) as error:
         raise InvalidRerankRequest(f"ext.rerank: {error}") from None
     timeout_ms = spec.get("timeout_ms", default_timeout_ms)
-    if isinstance(timeout_ms, bool) or not isinstance(timeout_ms, (int, float)) or timeout_ms <= 0:
+    if (
+        isinstance(timeout_ms, bool) or not isinstance(timeout_ms, (int, float))
+        or not math.isfinite(timeout_ms) or timeout_ms <= 0
+    ):
         raise InvalidRerankRequest(
             f"ext.rerank.timeout_ms must be a positive number of milliseconds, got {timeout_ms!r}"
+        )
+    if timeout_ms > max_timeout_ms:
+        raise InvalidRerankRequest(
+            f"ext.rerank.timeout_ms is {timeout_ms}, over the gateway's limit of {max_timeout_ms:g} "
+            "(--max-rerank-timeout-ms)"
         )
     model, strict = spec.get("model", ""), spec.get("strict", False)
     if not isinstance(model, str):
@@ -83,6 +94,13 @@ def _query_text(context: Any, search_body: Mapping[str, Any]) -> str:
         text, source = _resolve(search_body, path), f"query_text_path {path!r}"
     if not isinstance(text, str) or not text.strip():
         raise InvalidRerankRequest(f"{source} must give a non-empty string, got {text!r}")
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError as error:  # JSON's "\ud800" escapes make strings UTF-8 cannot carry
+        raise InvalidRerankRequest(
+            f"{source} is not valid Unicode: {error.object[error.start:error.end]!r} at {error.start} is a lone "
+            "surrogate; send text, not halves of UTF-16 pairs"
+        ) from None
     return text
 
 
@@ -91,10 +109,16 @@ def _resolve(body: Any, path: str) -> Any:
     for part in path.split("."):
         if isinstance(value, Mapping) and part in value:
             value = value[part]
-        elif isinstance(value, list) and part.isdigit() and int(part) < len(value):
+        elif isinstance(value, list) and is_small_natural(part) and int(part) < len(value):
             value = value[int(part)]
         else:
             raise InvalidRerankRequest(
                 f"ext.rerank.query_context.query_text_path {path!r}: the body has no {part!r} there"
             )
     return value
+
+
+def is_small_natural(text: str) -> bool:
+    """ASCII digits, below 10^9: no '²' (a digit to str.isdigit, not to int()), and never
+    thousands of digits (int() refuses past 4300)."""
+    return text.isascii() and text.isdigit() and len(text) <= 9

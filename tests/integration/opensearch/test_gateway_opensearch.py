@@ -1,6 +1,6 @@
 """rerank-gateway in front of a real OpenSearch and a real reranker: reranked
-searches, everything else proxied unchanged, health, and failing open when the
-reranker is slow, broken or stopped mid-test."""
+searches, everything else proxied unchanged (with --passthrough all), health, and
+failing open when the reranker is slow, broken or stopped mid-test."""
 
 from __future__ import annotations
 
@@ -9,6 +9,8 @@ import json
 import pytest
 import urllib3
 from opensearchpy import OpenSearch, TransportError
+from rerank_client.gateway.settings import GatewaySettings
+from rerank_client.gateway.testing import running_gateway
 from rerank_client.merge import RerankOptions
 from rerank_client.opensearch import search_and_rerank
 
@@ -68,7 +70,18 @@ def test_opensearch_errors_pass_through_with_their_status(via_gateway):
     assert raised.value.error == "index_not_found_exception"
 
 
-def test_other_requests_are_proxied_unchanged(gateway_url, opensearch, articles):
+@pytest.fixture(scope="module")
+def gateway_of_everything(opensearch_url, rerank_address, articles):
+    """A gateway with --passthrough all."""
+    settings = GatewaySettings(
+        opensearch_url=opensearch_url, reranker_address=rerank_address, port=0, passthrough="all"
+    )
+    with running_gateway(settings) as url:
+        yield url
+
+
+def test_with_passthrough_all_other_requests_are_proxied_unchanged(gateway_of_everything, opensearch, articles):
+    gateway_url = gateway_of_everything
     created = urllib3.request("PUT", f"{gateway_url}/scratch", json={"settings": {"number_of_replicas": 0}})
     assert created.status == 200 and opensearch.indices.exists(index="scratch")
     assert urllib3.request("HEAD", f"{gateway_url}/scratch").status == 200
