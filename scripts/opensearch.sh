@@ -15,7 +15,7 @@
 # "opensearch", created on first use. Only the URL goes to stdout.
 #
 # Environment:
-#   OPENSEARCH_VERSION     2.19.x release to run (default 2.19.6)
+#   OPENSEARCH_VERSION     2.19.x or 3.x release to run (default 2.19.6)
 #   OPENSEARCH_PLUGINS     plugins to install before the node starts, space-separated: a zip's
 #                          path, or Maven coordinates group:artifact:version of a plugin zip
 #                          (e.g. org.opensearch.plugin:opensearch-job-scheduler:2.19.1.0). The
@@ -24,11 +24,14 @@
 #                          (default .cache/opensearch/run); give each concurrent node its own
 #   OPENSEARCH_HEAP        JVM heap (default 512m)
 #   OPENSEARCH_START_TIMEOUT  seconds to wait for yellow (default 180)
-#   JAVA_HOME              a Java 17 (default: the java on PATH, when it is 17)
+#   JAVA_HOME              2.x: a Java 17 (default: the java on PATH, when it is 17);
+#                          3.x: a Java 21+ (default: JAVA_HOME or the java on PATH when it is
+#                          21+, else /usr/lib/jvm/temurin-25-jdk-amd64)
 set -euo pipefail
 
 root="$(cd "$(dirname "$0")/.." && pwd)"
 version="${OPENSEARCH_VERSION:-2.19.6}"
+java21_fallback=/usr/lib/jvm/temurin-25-jdk-amd64
 cache="$root/.cache/opensearch"
 dist="$cache/opensearch-$version"
 run_dir="${OPENSEARCH_RUN_DIR:-$cache/run}"
@@ -56,7 +59,7 @@ fetch() {
   mkdir -p "$cache"
   if [[ ! -s "$zip" ]]; then
     maven_get "org.opensearch.distribution.integ-test-zip:opensearch:$version:zip" "$cache" \
-      || die "Maven could not fetch OpenSearch $version; set OPENSEARCH_VERSION to a 2.19.x on Maven Central"
+      || die "Maven could not fetch OpenSearch $version; set OPENSEARCH_VERSION to a 2.19.x or 3.x on Maven Central"
   fi
   # Python's zipfile rather than unzip, which minimal images lack; it drops the exec bits.
   python3 -m zipfile -e "$zip" "$cache.tmp-$$"
@@ -86,15 +89,32 @@ install_plugins() {
   done
 }
 
+# The feature version of the java $1 (17, 21, 25), or 0 when it does not run.
+java_feature() {
+  local spec
+  spec="$("$1" -XshowSettings:properties -version 2>&1 | sed -n 's/^ *java.specification.version = //p')" || true
+  [[ "$spec" =~ ^[0-9]+$ ]] && echo "$spec" || echo 0
+}
+
+# The JDK home the node runs on: Java 17 for 2.x (as tested), Java 21+ for 3.x.
 java_home() {
   local java_bin
   if [[ -n "${JAVA_HOME:-}" ]]; then
     java_bin="$JAVA_HOME/bin/java"
-  else
-    java_bin="$(readlink -f "$(command -v java)")" || die "no java on PATH; install openjdk-17-jdk-headless or set JAVA_HOME"
+  elif ! java_bin="$(readlink -f "$(command -v java)")"; then
+    [[ "$version" == 3.* ]] || die "no java on PATH; install openjdk-17-jdk-headless or set JAVA_HOME"
+    java_bin=""
   fi
-  "$java_bin" -version 2>&1 | grep -q 'version "17' \
-    || die "$java_bin is not Java 17 (OpenSearch $version is tested on it); set JAVA_HOME to a Java 17"
+  if [[ "$version" == 3.* ]]; then
+    if [[ -z "$java_bin" ]] || (($(java_feature "$java_bin") < 21)); then
+      [[ -x "$java21_fallback/bin/java" ]] \
+        || die "OpenSearch $version needs Java 21+ and ${java_bin:-no java} is older; set JAVA_HOME to a Java 21+"
+      java_bin="$java21_fallback/bin/java"
+    fi
+  else
+    "$java_bin" -version 2>&1 | grep -q 'version "17' \
+      || die "$java_bin is not Java 17 (OpenSearch $version is tested on it); set JAVA_HOME to a Java 17"
+  fi
   dirname "$(dirname "$java_bin")"
 }
 

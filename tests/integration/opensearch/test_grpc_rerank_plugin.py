@@ -29,6 +29,9 @@ QUERY = "giant panda bear bamboo china"
 MATCH = {"match": {"body": QUERY}}
 FIELDS = ["title", "body"]
 SCORE_TOLERANCE = 1e-4  # OpenSearch keeps scores as float32
+# A loaded 2-core CI machine can be slower than the 1 s default: a test that expects reranking
+# must not fail open by accident (the timeout tests set their own).
+RELAXED_TIMEOUT = "20s"
 EXTRA_DOCUMENTS = [
     # Missing and nested fields, lists and non-ASCII text, all matching the query.
     {"id": "extra-no-title", "body": "A giant panda without a title eats bamboo in China."},
@@ -118,7 +121,7 @@ def pipeline(opensearch, name: str, response_step: dict, window: int | None = No
 @pytest.fixture(scope="module")
 def index(opensearch, rerank_address):
     load_corpus(opensearch, INDEX, shards=2, extra=EXTRA_DOCUMENTS)
-    put_settings(opensearch, rerank__grpc__target=rerank_address)
+    put_settings(opensearch, rerank__grpc__target=rerank_address, rerank__grpc__timeout=RELAXED_TIMEOUT)
     yield INDEX
     put_settings(opensearch, rerank__grpc__target=None, rerank__grpc__timeout=None, rerank__fail_open=None)
 
@@ -130,7 +133,7 @@ def target(opensearch, rerank_address, index):
     put_settings(
         opensearch,
         rerank__grpc__target=rerank_address,
-        rerank__grpc__timeout=None,
+        rerank__grpc__timeout=RELAXED_TIMEOUT,
         rerank__fail_open=None,
         rerank__grpc__tls__certificate_authorities=None,
     )

@@ -7,7 +7,6 @@ import java.util.Collection;
 import java.util.List;
 import java.util.Map;
 import java.util.function.Supplier;
-import org.opensearch.client.Client;
 import org.opensearch.cluster.metadata.IndexNameExpressionResolver;
 import org.opensearch.cluster.node.DiscoveryNodes;
 import org.opensearch.cluster.service.ClusterService;
@@ -16,24 +15,15 @@ import org.opensearch.common.settings.IndexScopedSettings;
 import org.opensearch.common.settings.Setting;
 import org.opensearch.common.settings.Settings;
 import org.opensearch.common.settings.SettingsFilter;
-import org.opensearch.core.common.io.stream.NamedWriteableRegistry;
-import org.opensearch.core.xcontent.NamedXContentRegistry;
-import org.opensearch.env.Environment;
-import org.opensearch.env.NodeEnvironment;
 import org.opensearch.plugins.ActionPlugin;
-import org.opensearch.plugins.Plugin;
 import org.opensearch.plugins.ReloadablePlugin;
 import org.opensearch.plugins.SearchPipelinePlugin;
 import org.opensearch.plugins.SearchPlugin;
-import org.opensearch.repositories.RepositoriesService;
 import org.opensearch.rest.RestController;
 import org.opensearch.rest.RestHandler;
-import org.opensearch.script.ScriptService;
 import org.opensearch.search.pipeline.Processor;
 import org.opensearch.search.pipeline.SearchRequestProcessor;
 import org.opensearch.search.pipeline.SearchResponseProcessor;
-import org.opensearch.threadpool.ThreadPool;
-import org.opensearch.watcher.ResourceWatcherService;
 
 /**
  * Reranks OpenSearch hits with the rerank gRPC service: the {@code grpc_rerank} rescorer (per
@@ -41,7 +31,7 @@ import org.opensearch.watcher.ResourceWatcherService;
  * {@code grpc_rerank} search ext that carries the pipeline's query text, and {@code GET
  * _plugins/grpc_rerank/stats}. One connection per node, made at start and closed at stop.
  */
-public class GrpcRerankPlugin extends Plugin implements SearchPlugin, SearchPipelinePlugin, ActionPlugin, ReloadablePlugin {
+public class GrpcRerankPlugin extends ClusterServicePlugin implements SearchPlugin, SearchPipelinePlugin, ActionPlugin, ReloadablePlugin {
   private final Path configDir;
   private final Reranker reranker;
   private volatile Settings current;
@@ -56,10 +46,7 @@ public class GrpcRerankPlugin extends Plugin implements SearchPlugin, SearchPipe
   }
 
   @Override
-  public Collection<Object> createComponents(Client client, ClusterService clusterService, ThreadPool threadPool,
-      ResourceWatcherService resourceWatcherService, ScriptService scriptService, NamedXContentRegistry xContentRegistry,
-      Environment environment, NodeEnvironment nodeEnvironment, NamedWriteableRegistry namedWriteableRegistry,
-      IndexNameExpressionResolver indexNameExpressionResolver, Supplier<RepositoriesService> repositoriesServiceSupplier) {
+  protected Collection<Object> components(ClusterService clusterService) {
     ClusterSettings clusterSettings = clusterService.getClusterSettings();
     clusterSettings.addSettingsUpdateConsumer(this::apply, RerankSettings.DYNAMIC,
         updated -> RerankSettings.channelSettings(updated, configDir, apiKey));

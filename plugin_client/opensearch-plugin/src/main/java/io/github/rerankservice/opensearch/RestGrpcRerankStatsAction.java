@@ -3,15 +3,13 @@ package io.github.rerankservice.opensearch;
 import io.github.rerankservice.plugin.Reranker;
 import java.util.List;
 import java.util.function.Supplier;
-import org.opensearch.client.node.NodeClient;
 import org.opensearch.core.rest.RestStatus;
 import org.opensearch.core.xcontent.XContentBuilder;
-import org.opensearch.rest.BaseRestHandler;
 import org.opensearch.rest.BytesRestResponse;
 import org.opensearch.rest.RestRequest;
 
 /** {@code GET _plugins/grpc_rerank/stats}: this node's reranker connection and counters. */
-final class RestGrpcRerankStatsAction extends BaseRestHandler {
+final class RestGrpcRerankStatsAction extends NodeLocalRestHandler {
   private final Supplier<Reranker> reranker;
 
   RestGrpcRerankStatsAction(Supplier<Reranker> reranker) {
@@ -29,7 +27,7 @@ final class RestGrpcRerankStatsAction extends BaseRestHandler {
   }
 
   @Override
-  protected RestChannelConsumer prepareRequest(RestRequest request, NodeClient client) {
+  protected RestChannelConsumer prepareRequest(RestRequest request) {
     Reranker current = reranker.get();
     return channel -> {
       XContentBuilder builder = channel.newBuilder();
