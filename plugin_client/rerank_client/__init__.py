@@ -17,7 +17,7 @@ from .client import (
     UnavailableError,
 )
 from .merge import RerankOptions
-from .opensearch import async_search_and_rerank, search_and_rerank
+from .search import async_search_and_rerank, search_and_rerank
 
 __all__ = [
     "AsyncRerankClient",

@@ -1,8 +1,9 @@
-"""The gateway's ASGI app: OpenSearch's HTTP API, with ext.rerank on searches.
+"""The gateway's ASGI app: OpenSearch's or Elasticsearch's HTTP API (--engine, see
+engines.py), with ext.rerank on searches.
 
     POST|GET /{index}/_search, /_search   reranked when the body has ext.rerank (see ext.py)
-    GET /_rerank/health                   OpenSearch's and the reranker's status (needs no key)
-    anything else                         proxied to OpenSearch unchanged when --passthrough
+    GET /_rerank/health                   the engine's and the reranker's status (needs no key)
+    anything else                         proxied to the engine unchanged when --passthrough
                                           admits it (see passthrough.py), else 403
 
 Every request but health needs an API key when keys are set (auth.py); bodies are
@@ -18,7 +19,6 @@ from contextlib import asynccontextmanager
 from typing import Any
 
 from opensearchpy.exceptions import ConnectionError as OpenSearchConnectionError
-from opensearchpy.exceptions import TransportError
 from starlette.applications import Starlette
 from starlette.middleware import Middleware
 from starlette.requests import Request
@@ -27,15 +27,16 @@ from starlette.routing import Route
 
 from ..client import RerankError
 from ..merge import RerankOptions, plan_page
-from ..opensearch import async_search_and_rerank
+from ..search import async_search_and_rerank
 from .auth import ApiKeys, RequireApiKey
 from .backends import Backends
 from .body import read_body
-from .errors import EXCEPTION_HANDLERS, GatewayRefusal, PassthroughRefused
+from .engines import EngineHeaders
+from .errors import EXCEPTION_HANDLERS, EngineUnknown, GatewayRefusal, PassthroughRefused
 from .ext import InvalidRerankRequest, is_small_natural, split_rerank_ext
 from .logs import AccessLog, keep_query_text_out_of_library_logs
 from .passthrough import PASSTHROUGH_CLASSES, admits, path_segments, required_class
-from .proxy import forward, upstream_headers
+from .proxy import EVERY_STATUS, forward, upstream_headers
 from .settings import GatewaySettings
 
 ALL_METHODS = ["GET", "HEAD", "POST", "PUT", "DELETE", "PATCH", "OPTIONS"]
@@ -59,7 +60,11 @@ def create_app(settings: GatewaySettings) -> Starlette:
             Route("/{path:path}", passthrough, methods=ALL_METHODS),
         ],
         exception_handlers=EXCEPTION_HANDLERS,
-        middleware=[Middleware(AccessLog), Middleware(RequireApiKey, keys=ApiKeys(settings.api_keys))],
+        middleware=[
+            Middleware(AccessLog),
+            Middleware(EngineHeaders, engine=lambda scope: scope["app"].state.backends.engine),
+            Middleware(RequireApiKey, keys=ApiKeys(settings.api_keys)),
+        ],
         lifespan=lifespan,
     )
     app.state.settings = settings
@@ -82,9 +87,10 @@ async def search(request: Request) -> Response:
     search_body, params = _page_params_into_body(search_body, request.query_params)
     _check_window(search_body, rerank.options, settings.max_window_size)
     headers = upstream_headers(request.headers, settings.forward_authorization, proxied=False)
+    search_client = await backends.search_client()
     try:
         merged = await async_search_and_rerank(
-            backends.opensearch,
+            search_client,
             request.path_params.get("index"),
             search_body,
             rerank.query_text,
@@ -162,28 +168,39 @@ def _check_window(body: Mapping[str, Any], options: RerankOptions, max_window_si
 
 
 async def health(request: Request) -> Response:
-    """200 when OpenSearch answers (status "ok", or "degraded" while the reranker
-    is down and searches fail open to OpenSearch's order); 503 when it does not."""
+    """200 when the engine answers (status "ok", or "degraded" while the reranker is down and
+    searches fail open to the engine's order); 503 when it does not. The engine's part is
+    named after it: "opensearch" or "elasticsearch"."""
     settings: GatewaySettings = request.app.state.settings
     backends: Backends = request.app.state.backends
-    opensearch, reranker = await asyncio.gather(
-        _opensearch_health(backends, settings.health_timeout_s), _reranker_health(backends, settings.health_timeout_s)
+    engine, reranker = await asyncio.gather(
+        _engine_health(backends, settings.health_timeout_s), _reranker_health(backends, settings.health_timeout_s)
     )
-    if opensearch["status"] in ("green", "yellow", "red"):
+    if engine["status"] in ("green", "yellow", "red"):
         status, code = ("ok" if reranker["status"] == "serving" else "degraded"), 200
     else:
         status, code = "unavailable", 503
-    return JSONResponse({"status": status, "opensearch": opensearch, "reranker": reranker}, status_code=code)
+    body = {"status": status, backends.engine_or_unknown.name: engine, "reranker": reranker}
+    return JSONResponse(body, status_code=code)
 
 
-async def _opensearch_health(backends: Backends, timeout_s: float) -> dict[str, Any]:
+async def _engine_health(backends: Backends, timeout_s: float) -> dict[str, Any]:
     try:
-        cluster = await backends.opensearch.cluster.health(request_timeout=timeout_s)
-    except OpenSearchConnectionError as error:
-        return {"status": "unreachable", "error": str(error)}
-    except TransportError as error:  # it answered, with an error (e.g. 401)
-        return {"status": "error", "error": str(error)}
-    return {"status": cluster["status"], "cluster_name": cluster["cluster_name"]}
+        await asyncio.wait_for(backends.search_client(), timeout_s)  # --engine auto: which engine it is
+        status, _, text = await backends.passthrough.perform_request(
+            "GET", "/_cluster/health", timeout=timeout_s, ignore=EVERY_STATUS
+        )
+    except (OpenSearchConnectionError, asyncio.TimeoutError) as error:
+        return {"status": "unreachable", "error": str(error) or "no answer in time"}
+    except EngineUnknown as error:
+        return {"status": "unknown", "error": str(error)}
+    if status == 200:
+        try:
+            cluster = json.loads(text)
+            return {"status": cluster["status"], "cluster_name": cluster["cluster_name"]}
+        except (ValueError, TypeError, KeyError):
+            pass
+    return {"status": "error", "error": f"GET /_cluster/health answered {status}: {text[:500]}"}
 
 
 async def _reranker_health(backends: Backends, timeout_s: float) -> dict[str, Any]:

@@ -12,11 +12,15 @@ import sys
 from collections.abc import Callable, Mapping
 from dataclasses import fields
 
+from .engines import AUTO, ENGINES, ENGINE_CHOICES
 from .passthrough import PASSTHROUGH_CLASSES
 from .settings import GatewaySettings, listener_tls_args, url_without_credentials
 
 HELP = {
-    "opensearch_url": "OpenSearch's URL; user:password@ in it is sent as basic auth",
+    "opensearch_url": "OpenSearch's or Elasticsearch's URL (the --opensearch-* flags name whichever engine "
+                      "the gateway fronts); user:password@ in it is sent as basic auth",
+    "engine": "the engine behind --opensearch-url: 'opensearch', 'elasticsearch' (8.x or newer), or 'auto' "
+              "(asks GET / once, when first needed)",
     "opensearch_user": "the gateway's own OpenSearch user (basic auth)",
     "opensearch_password": "password of --opensearch-user (better: the environment or --opensearch-password-file)",
     "opensearch_ca_file": "PEM CA bundle to check an https OpenSearch's certificate; empty = the system's CAs",
@@ -43,7 +47,7 @@ HELP = {
     "port": "port to listen on; 0 picks a free one",
     "log_level": "DEBUG, INFO, WARNING or ERROR",
 }
-CHOICES = {"passthrough": PASSTHROUGH_CLASSES}
+CHOICES = {"passthrough": PASSTHROUGH_CLASSES, "engine": ENGINE_CHOICES}
 # Secrets: never shown as a default in --help, and may come from a file (its first line)
 # instead: --NAME-file, RERANK_GATEWAY_NAME_FILE.
 SECRETS = ("opensearch_password", "reranker_api_key")
@@ -74,7 +78,7 @@ def _converter(default: object) -> Callable:
 def build_parser(environ: Mapping[str, str]) -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="rerank-gateway",
-        description="HTTP gateway in front of OpenSearch that reranks searches carrying ext.rerank.",
+        description="HTTP gateway in front of OpenSearch or Elasticsearch that reranks searches carrying ext.rerank.",
         formatter_class=argparse.ArgumentDefaultsHelpFormatter,
     )
     for field in fields(GatewaySettings):
@@ -154,8 +158,9 @@ def _secret(name: str, args: argparse.Namespace, environ: Mapping[str, str]) -> 
 def describe(settings: GatewaySettings) -> str:
     """What the gateway serves, for its first log line; no secret in it."""
     upstream = url_without_credentials(settings.opensearch_url)
+    engine = ENGINES[settings.engine].title if settings.engine != AUTO else "OpenSearch or Elasticsearch (auto)"
     return (
-        f"rerank-gateway on {settings.url_scheme}://{settings.host}:{settings.port} -> OpenSearch {upstream}, "
+        f"rerank-gateway on {settings.url_scheme}://{settings.host}:{settings.port} -> {engine} {upstream}, "
         f"reranker {settings.reranker_address}; passthrough {settings.passthrough}; "
         f"API keys {'on' if settings.api_keys else 'off'}; "
         f"caller's Authorization {'forwarded' if settings.forward_authorization else 'not forwarded'}"

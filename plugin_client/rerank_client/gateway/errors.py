@@ -1,10 +1,14 @@
-"""Exceptions -> HTTP answers, in one table, shaped like OpenSearch's own errors:
-{"error": {"type": ..., "reason": ...}, "status": N}."""
+"""Exceptions -> HTTP answers, in one table, shaped like OpenSearch's and Elasticsearch's own
+errors: {"error": {"type": ..., "reason": ...}, "status": N}. The engine's errors come from
+opensearch-py (searches on OpenSearch, and every proxied request) or elasticsearch-py
+(searches on Elasticsearch)."""
 
 from __future__ import annotations
 
 import logging
 
+import elastic_transport
+from elasticsearch import UnsupportedProductError
 from opensearchpy.exceptions import ConnectionError as OpenSearchConnectionError
 from opensearchpy.exceptions import ConnectionTimeout as OpenSearchConnectionTimeout
 from opensearchpy.exceptions import TransportError
@@ -34,6 +38,13 @@ class PassthroughRefused(GatewayRefusal):
     error_type = "passthrough_refused"
 
 
+class EngineUnknown(GatewayRefusal):
+    """--engine auto could not tell which engine answered."""
+
+    status = 502
+    error_type = "search_engine_unknown"
+
+
 class RequestTooLarge(GatewayRefusal):
     status = 413
     error_type = "request_too_large"
@@ -57,22 +68,43 @@ async def invalid_path(request: Request, error: Exception) -> Response:
     return error_response(400, "invalid_path", str(error))
 
 
-async def opensearch_unreachable(request: Request, error: Exception) -> Response:
-    logger.warning("OpenSearch unreachable for %s %s: %s", request.method, request.url.path, error)
-    timed_out = isinstance(error, OpenSearchConnectionTimeout)
+async def engine_unreachable(request: Request, error: Exception) -> Response:
+    engine = request.app.state.backends.engine_or_unknown
+    logger.warning("%s unreachable for %s %s: %s", engine.title, request.method, request.url.path, error)
+    timed_out = isinstance(error, (OpenSearchConnectionTimeout, elastic_transport.ConnectionTimeout))
     return error_response(
         504 if timed_out else 502,
-        "opensearch_timeout" if timed_out else "opensearch_unreachable",
-        f"the gateway could not get an answer from OpenSearch: {error}; check that it runs and --opensearch-url",
+        f"{engine.name}_timeout" if timed_out else f"{engine.name}_unreachable",
+        f"the gateway could not get an answer from {engine.title}: {error}; check that it runs and --opensearch-url",
     )
 
 
 async def opensearch_error(request: Request, error: Exception) -> Response:
     """OpenSearch answered with an error: pass its status and body through."""
     assert isinstance(error, TransportError)
-    if isinstance(error.info, (dict, list)):
-        return JSONResponse(error.info, status_code=error.status_code)
-    return PlainTextResponse(str(error.info), status_code=error.status_code)
+    return _engine_error(error.status_code, error.info)
+
+
+async def elasticsearch_error(request: Request, error: Exception) -> Response:
+    """Elasticsearch answered with an error: pass its status and body through."""
+    assert isinstance(error, elastic_transport.ApiError)
+    return _engine_error(error.meta.status, error.body)
+
+
+def _engine_error(status: int, body: object) -> Response:
+    if isinstance(body, (dict, list)):
+        return JSONResponse(body, status_code=status)
+    return PlainTextResponse(str(body), status_code=status)
+
+
+async def not_elasticsearch(request: Request, error: Exception) -> Response:
+    """elasticsearch-py found no X-Elastic-Product on a 2xx answer: that upstream is not Elasticsearch."""
+    return error_response(
+        502,
+        "not_elasticsearch",
+        "the upstream answered without X-Elastic-Product: Elasticsearch, so it is not Elasticsearch; "
+        "for OpenSearch set --engine opensearch (or auto)",
+    )
 
 
 async def rerank_failed(request: Request, error: Exception) -> Response:
@@ -89,7 +121,10 @@ EXCEPTION_HANDLERS = {
     GatewayRefusal: gateway_refusal,
     InvalidRerankRequest: invalid_rerank_request,
     InvalidPath: invalid_path,
-    OpenSearchConnectionError: opensearch_unreachable,
+    OpenSearchConnectionError: engine_unreachable,
     TransportError: opensearch_error,
+    elastic_transport.TransportError: engine_unreachable,  # no answer: connection, timeout, TLS
+    elastic_transport.ApiError: elasticsearch_error,
+    UnsupportedProductError: not_elasticsearch,
     RerankError: rerank_failed,
 }

@@ -1,14 +1,16 @@
 """The gateway's log lines: one per request (method, path, status, time), never a query.
 
 Query text can sit in a body, in ext.rerank and in URL parameters (q=...). Neither the
-access line nor opensearch-py's request lines (which hold the URL it called) carry the query
-string, and opensearch-py's body dumps (DEBUG, and its curl trace) are dropped; uvicorn's own access log, which
-prints the query string, is turned off where the gateway starts uvicorn.
+access line nor the engine clients' request lines (opensearch-py's and elasticsearch-py's, which
+hold the URL they called) carry the query string, and their body dumps (DEBUG, and opensearch-py's
+curl trace) are dropped; uvicorn's own access log, which prints the query string, is turned off
+where the gateway starts uvicorn.
 """
 
 from __future__ import annotations
 
 import logging
+import re
 import time
 from urllib.parse import urlsplit
 
@@ -54,14 +56,19 @@ _MAX_LOGGED_PATH = 200
 
 
 class _WithoutQueryText(logging.Filter):
-    """For opensearch-py's logger: URLs lose their query string; DEBUG body dumps go."""
+    """For the engine clients' loggers: URLs lose their query string; DEBUG body dumps go."""
 
     def filter(self, record: logging.LogRecord) -> bool:
         if record.levelno < logging.INFO:
             return False
         if isinstance(record.args, tuple):
             record.args = tuple(_without_query(arg) for arg in record.args)
+        if isinstance(record.msg, str):  # elasticsearch-py's transport formats the URL into the message
+            record.msg = _QUERY_IN_URL.sub(r"\1", record.msg)
         return True
+
+
+_QUERY_IN_URL = re.compile(r"(https?://[^\s?]*)\?\S*")
 
 
 def _without_query(arg: object) -> object:
@@ -83,8 +90,11 @@ def _drop(record: logging.LogRecord) -> bool:
 
 def keep_query_text_out_of_library_logs() -> None:
     """Idempotent. opensearch-py logs each call on "opensearch", and on "opensearchpy.trace"
-    (when that logger has a handler) writes every call as a curl command with its body."""
-    logging.getLogger("opensearch").addFilter(_FILTER)
+    (when that logger has a handler) writes every call as a curl command with its body;
+    elasticsearch-py logs each call on "elastic_transport.transport", and dumps requests with
+    their bodies at DEBUG on "elastic_transport.node" (a logger's filters see only its own records)."""
+    for name in ("opensearch", "elastic_transport.transport", "elastic_transport.node"):
+        logging.getLogger(name).addFilter(_FILTER)
     logging.getLogger("opensearchpy.trace").addFilter(_drop)
 
 

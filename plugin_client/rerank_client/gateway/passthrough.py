@@ -1,4 +1,4 @@
-"""Which requests the gateway forwards to OpenSearch (--passthrough search|read|all).
+"""Which requests the gateway forwards to the engine (--passthrough search|read|all).
 
     search  (default) searches and the read-only calls a search client makes:
             GET|HEAD /                                 cluster info, ping
@@ -7,6 +7,7 @@
             GET      [/{index}]/_mapping, [/{index}]/_mapping/field/{fields}
             GET|POST /_search/scroll[/{id}]            DELETE the same, for the caller's own scroll ids
             POST     /{index}/_search/point_in_time    DELETE /_search/point_in_time (ids in the body)
+            POST     /{index}/_pit                     DELETE /_pit (Elasticsearch's point in time)
     read    search, plus every GET and HEAD (documents, _cat, cluster and node state, settings,
             plugin status) except those that change state (_refresh, _flush, k-NN warmup), and
             the read-only POSTs: _mget, _explain, _validate/query, _analyze, _render/template,
@@ -50,8 +51,8 @@ _SEARCH_RULES = [
         "_search/scroll", f"_search/scroll/{_ID}",
     ),
     *_rules("GET", *_with_and_without_index("_mapping", f"_mapping/field/{_ANY}")),
-    *_rules("POST", f"{_INDEX}/_search/point_in_time"),
-    *_rules("DELETE", "_search/scroll", f"_search/scroll/{_ID}", "_search/point_in_time"),
+    *_rules("POST", f"{_INDEX}/_search/point_in_time", f"{_INDEX}/_pit"),
+    *_rules("DELETE", "_search/scroll", f"_search/scroll/{_ID}", "_search/point_in_time", "_pit"),
 ]
 _READ_POST_RULES = _rules(
     "POST",

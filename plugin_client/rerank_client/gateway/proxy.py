@@ -1,4 +1,5 @@
-"""Forwards an admitted request to OpenSearch and hands back its answer unchanged.
+"""Forwards an admitted request to the engine (OpenSearch or Elasticsearch) and hands back
+its answer unchanged.
 
 Of the caller's headers only those that describe the request or trace it go on; the
 caller's Authorization only when the gateway is told to forward it. Anything else a
@@ -24,7 +25,7 @@ _HOP_HEADERS = {
     "host", "content-length", "accept-encoding", "content-encoding",
 }
 # The connection raises on statuses it is not told to ignore; a proxy passes them all.
-_EVERY_STATUS = range(100, 600)
+EVERY_STATUS = range(100, 600)
 
 
 def upstream_headers(headers: Headers, forward_authorization: bool, *, proxied: bool) -> dict[str, str]:
@@ -44,7 +45,7 @@ async def forward(
         params=request.query_params.multi_items(),
         body=body or None,
         headers=upstream_headers(request.headers, forward_authorization, proxied=True),
-        ignore=_EVERY_STATUS,
+        ignore=EVERY_STATUS,
     )
     response = Response(text.encode("utf-8"), status_code=status)
     for name, value in response_headers.items():

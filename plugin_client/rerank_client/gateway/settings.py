@@ -8,13 +8,17 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import unquote, urlsplit
 
+from .engines import ENGINE_CHOICES
 from .passthrough import PASSTHROUGH_CLASSES
 
 
 @dataclass(frozen=True)
 class GatewaySettings:
     opensearch_url: str = "http://127.0.0.1:9200"
-    """Where OpenSearch listens; user:password@ in the URL is sent as basic auth."""
+    """Where the engine (OpenSearch or Elasticsearch: every opensearch_* setting names whichever
+    the gateway fronts) listens; user:password@ in the URL is sent as basic auth."""
+    engine: str = "opensearch"
+    """opensearch, elasticsearch, or auto: asks GET / once, when first needed (see engines.py)."""
     opensearch_user: str = ""
     """The gateway's own OpenSearch user (basic auth), instead of user:password@ in the URL."""
     opensearch_password: str = field(default="", repr=False)
@@ -71,6 +75,8 @@ class GatewaySettings:
                 f"rerank_timeout_ms ({self.rerank_timeout_ms}) must not exceed max_rerank_timeout_ms "
                 f"({self.max_rerank_timeout_ms})"
             )
+        if self.engine not in ENGINE_CHOICES:
+            raise ValueError(f"engine must be one of {', '.join(ENGINE_CHOICES)}, got {self.engine!r}")
         if self.passthrough not in PASSTHROUGH_CLASSES:
             raise ValueError(f"passthrough must be one of {', '.join(PASSTHROUGH_CLASSES)}, got {self.passthrough!r}")
         if self.opensearch_password and not self.opensearch_user:
@@ -133,6 +139,23 @@ def opensearch_client_args(settings: GatewaySettings) -> dict:
     return args
 
 
+def elasticsearch_client_args(settings: GatewaySettings) -> dict:
+    """elasticsearch-py's arguments for the same node, credentials and CA as opensearch_client_args."""
+    args = opensearch_client_args(settings)
+    node = {
+        "scheme": "https" if args["use_ssl"] else "http",
+        "host": args["host"],
+        "port": args["port"],
+        "path_prefix": args["url_prefix"],
+    }
+    client_args: dict = {"hosts": [node]}
+    if "http_auth" in args:
+        client_args["basic_auth"] = args["http_auth"]
+    if "ca_certs" in args:
+        client_args["ca_certs"] = args["ca_certs"]
+    return client_args
+
+
 def opensearch_connection_args(url: str) -> dict:
     """opensearch-py connection arguments (host, port, use_ssl, url_prefix, http_auth) for a URL."""
     parts = _opensearch_url_parts(url)
@@ -150,7 +173,7 @@ def opensearch_connection_args(url: str) -> dict:
 def _opensearch_url_parts(url: str):
     parts = urlsplit(url)
     if parts.scheme not in ("http", "https") or not parts.hostname:
-        raise ValueError(f"the OpenSearch URL must look like http://host:9200, got {url!r}")
+        raise ValueError(f"the OpenSearch or Elasticsearch URL must look like http://host:9200, got {url!r}")
     return parts
 
 

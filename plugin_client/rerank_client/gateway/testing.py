@@ -1,5 +1,5 @@
 """Runs the gateway in a background thread, for tests and benchmarks; and a stand-in
-OpenSearch that records what reaches it.
+OpenSearch (or Elasticsearch) that records what reaches it.
 
     with running_gateway(GatewaySettings(opensearch_url=..., reranker_address=..., port=0)) as url:
         OpenSearch(url).search(index="articles", body={..., "ext": {"rerank": {...}}})
@@ -70,10 +70,12 @@ class FakeOpenSearch:
 class _FakeOpenSearchHandler(BaseHTTPRequestHandler):
     """Answers like a small OpenSearch: /_search with `size` hits (their _source has a title),
     or a 400 parse error for a search body that is not JSON; cluster info and health; and
-    {"acknowledged": true} for anything else."""
+    {"acknowledged": true} for anything else. As Elasticsearch, it says so as Elasticsearch
+    does: X-Elastic-Product on every answer, and no version.distribution."""
 
     protocol_version = "HTTP/1.1"
     fake: FakeOpenSearch
+    elasticsearch: bool = False
 
     def _answer(self) -> None:
         body = self.rfile.read(int(self.headers.get("content-length") or 0))
@@ -85,13 +87,19 @@ class _FakeOpenSearchHandler(BaseHTTPRequestHandler):
         self.send_response(status)
         self.send_header("content-type", "application/json; charset=UTF-8")
         self.send_header("content-length", str(len(data)))
+        if self.elasticsearch:
+            self.send_header("X-Elastic-Product", "Elasticsearch")
         self.end_headers()
         if self.command != "HEAD":
             self.wfile.write(data)
 
     def _response(self, path: str, body: bytes) -> tuple[int, dict]:
         if path in ("", "/"):
-            return 200, {"name": "fake", "cluster_name": "fake-opensearch", "version": {"number": "2.19.0"}}
+            if self.elasticsearch:
+                return 200, {"name": "fake", "cluster_name": "fake-elasticsearch", "version": {"number": "8.19.0"},
+                             "tagline": "You Know, for Search"}
+            version = {"distribution": "opensearch", "number": "2.19.0"}
+            return 200, {"name": "fake", "cluster_name": "fake-opensearch", "version": version}
         if path == "/_cluster/health":
             return 200, {"status": "green", "cluster_name": "fake-opensearch"}
         if path.endswith("/_search"):
@@ -115,12 +123,15 @@ class _FakeOpenSearchHandler(BaseHTTPRequestHandler):
 
 
 @contextlib.contextmanager
-def fake_opensearch() -> Iterator[FakeOpenSearch]:
-    """A stand-in OpenSearch on a free loopback port that records every request it gets."""
+def fake_opensearch(*, elasticsearch: bool = False) -> Iterator[FakeOpenSearch]:
+    """A stand-in OpenSearch (Elasticsearch with elasticsearch=True) on a free loopback port
+    that records every request it gets."""
     server = ThreadingHTTPServer(("127.0.0.1", 0), _FakeOpenSearchHandler)
     fake = FakeOpenSearch(f"http://127.0.0.1:{server.server_address[1]}")
-    server.RequestHandlerClass = type("Handler", (_FakeOpenSearchHandler,), {"fake": fake})
-    thread = threading.Thread(target=server.serve_forever, name="fake-opensearch", daemon=True)
+    server.RequestHandlerClass = type(
+        "Handler", (_FakeOpenSearchHandler,), {"fake": fake, "elasticsearch": elasticsearch}
+    )
+    thread = threading.Thread(target=server.serve_forever, name="fake-search-engine", daemon=True)
     thread.start()
     try:
         yield fake

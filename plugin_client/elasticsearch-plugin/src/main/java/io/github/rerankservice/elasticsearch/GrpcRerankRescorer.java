@@ -1,16 +1,14 @@
 package io.github.rerankservice.elasticsearch;
 
-import io.github.rerankservice.plugin.HitScores;
 import io.github.rerankservice.plugin.RerankFailure;
 import io.github.rerankservice.plugin.RerankOptions;
 import io.github.rerankservice.plugin.Reranker;
 import io.github.rerankservice.plugin.ShardBand;
+import io.github.rerankservice.plugin.ShardRescore;
 import java.io.IOException;
-import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.Comparator;
 import java.util.HashMap;
-import java.util.List;
 import java.util.Map;
 import java.util.Set;
 import org.apache.lucene.search.Explanation;
@@ -58,33 +56,32 @@ final class GrpcRerankRescorer implements Rescorer {
   @Override
   public TopDocs rescore(TopDocs topDocs, IndexSearcher searcher, RescoreContext rescoreContext) throws IOException {
     Context context = (Context) rescoreContext;
-    ScoreDoc[] hits = topDocs.scoreDocs.clone();
-    Arrays.sort(hits, BEST_FIRST);
-    int window = Math.min(context.getWindowSize(), hits.length);
-    if (window == 0) {
+    if (topDocs.scoreDocs.length == 0 || context.getWindowSize() == 0) {
       return topDocs;
     }
-    double[] originals = new double[window];
-    List<String> passages = new ArrayList<>(window);
-    for (int i = 0; i < window; i++) {
-      originals[i] = hits[i].score;
-      passages.add(context.options.passage(Sources.of(searcher, context.shard, hits[i].doc)));
+    ScoreDoc[] hits = topDocs.scoreDocs.clone();
+    Arrays.sort(hits, BEST_FIRST);
+    int[] docs = Arrays.stream(hits).mapToInt(hit -> hit.doc).toArray();
+    float[] scores = new float[hits.length];
+    for (int i = 0; i < hits.length; i++) {
+      scores[i] = hits[i].score;
     }
     context.checkCancellation(); // a cancelled search does not call the reranker
-    double[] newScores = null;
+    ShardRescore.Outcome outcome;
     try {
-      double[] rerankScores = context.reranker.scoreBlocking(
-          context.options.queryText(), passages, context.options.model(), context.options.timeout());
-      newScores = HitScores.windowScores(originals, rerankScores, context.options);
-    } catch (RerankFailure failure) {
-      failOpenOrThrow(failure, context);
+      outcome = ShardRescore.rescore(docs, scores, context.getWindowSize(),
+          doc -> Sources.of(searcher, context.shard, doc), context.options, context.reranker);
+    } catch (RerankFailure failedClosed) {
+      throw new ElasticsearchStatusException(failedClosed.getMessage(), RestStatus.fromCode(failedClosed.httpStatus()),
+          failedClosed);
+    }
+    if (outcome.failedOpen() != null) {
+      HeaderWarning.addWarning("grpc_rerank failed open: {}", outcome.failedOpen().getMessage());
     }
     for (int i = 0; i < hits.length; i++) {
-      if (newScores != null && i < window) {
-        hits[i].score = ShardBand.reranked(newScores[i]);
+      hits[i].score = outcome.scores()[i];
+      if (i < outcome.reranked()) {
         context.rerankScores.put(hits[i].doc, hits[i].score);
-      } else {
-        hits[i].score = ShardBand.outside(hits[i].score);
       }
     }
     context.setRescoredDocs(Set.copyOf(context.rerankScores.keySet()));
@@ -93,10 +90,9 @@ final class GrpcRerankRescorer implements Rescorer {
   }
 
   /**
-   * Which band the hit is in, and its score. Explain runs in the fetch phase, which on an index of
-   * several shards has a context of its own: it knows which hits the query phase reranked, not
-   * their scores. The reranker scores each passage on its own, so such a hit's score is asked for
-   * again (explain is for debugging: one call per explained hit of a window).
+   * Which band the hit is in, and its score. On an index of several shards explain runs in a fetch
+   * phase with a context of its own, which knows which hits the query phase reranked but not their
+   * scores: such a hit's score is asked of the reranker again ({@link ShardRescore#rescoreOne}).
    */
   @Override
   public Explanation explain(int topLevelDocId, IndexSearcher searcher, RescoreContext rescoreContext,
@@ -107,43 +103,18 @@ final class GrpcRerankRescorer implements Rescorer {
     if (score != null) {
       return Explanation.match(score, reranked, sourceExplanation);
     }
+    float searchScore = sourceExplanation.getValue().floatValue();
     if (context.isRescored(topLevelDocId)) {
       try {
-        double[] rerank = context.reranker.scoreBlocking(context.options.queryText(),
-            List.of(context.options.passage(Sources.of(searcher, context.shard, topLevelDocId))),
-            context.options.model(), context.options.timeout());
-        double[] original = {sourceExplanation.getValue().doubleValue()};
-        return Explanation.match(ShardBand.reranked(HitScores.windowScores(original, rerank, context.options)[0]),
-            reranked + ", scored again for explain", sourceExplanation);
+        float again = ShardRescore.rescoreOne(Sources.of(searcher, context.shard, topLevelDocId), searchScore,
+            context.options, context.reranker);
+        return Explanation.match(again, reranked + ", scored again for explain", sourceExplanation);
       } catch (RerankFailure failure) {
         return Explanation.noMatch("grpc_rerank: reranked by the query phase; explain could not score it again: "
             + failure.getMessage(), sourceExplanation);
       }
     }
-    float outside = ShardBand.outside(sourceExplanation.getValue().floatValue());
-    return Explanation.match(outside, "grpc_rerank: not reranked: s / (1 + |s|) - 1 of the search score s",
-        sourceExplanation);
-  }
-
-  private static void failOpenOrThrow(RerankFailure failure, Context context) {
-    if (!context.reranker.failsOpen(context.options.failOpen())) {
-      throw new ElasticsearchStatusException(failure.getMessage(), SearchStatus.of(failure), failure);
-    }
-    context.reranker.recordFailOpen(failure, "the shard keeps its own order");
-    HeaderWarning.addWarning("grpc_rerank failed open: {}", failure.getMessage());
-  }
-
-  /** The HTTP status a search that fails closed answers with. */
-  static final class SearchStatus {
-    private SearchStatus() {}
-
-    static RestStatus of(RerankFailure failure) {
-      return switch (failure.kind()) {
-        case TIMEOUT -> RestStatus.GATEWAY_TIMEOUT;
-        case REFUSED -> RestStatus.BAD_REQUEST;
-        case NOT_CONFIGURED, UNAVAILABLE -> RestStatus.SERVICE_UNAVAILABLE;
-        case FAILED -> RestStatus.BAD_GATEWAY;
-      };
-    }
+    return Explanation.match(ShardBand.outside(searchScore),
+        "grpc_rerank: not reranked: s / (1 + |s|) - 1 of the search score s", sourceExplanation);
   }
 }

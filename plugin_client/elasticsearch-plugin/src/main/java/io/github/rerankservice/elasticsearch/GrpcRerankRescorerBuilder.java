@@ -1,6 +1,7 @@
 package io.github.rerankservice.elasticsearch;
 
 import io.github.rerankservice.plugin.RerankOptions;
+import io.github.rerankservice.plugin.NodeSettings;
 import io.github.rerankservice.plugin.Reranker;
 import java.io.IOException;
 import java.util.Objects;
@@ -58,11 +59,7 @@ public final class GrpcRerankRescorerBuilder extends RescorerBuilder<GrpcRerankR
 
   @Override
   protected RescoreContext innerBuildContext(int windowSize, SearchExecutionContext context) {
-    int maxWindowSize = reranker.get().settings().maxWindowSize();
-    if (windowSize > maxWindowSize) {
-      throw new IllegalArgumentException("[grpc_rerank] window_size is " + windowSize + " but this node allows at most "
-          + maxWindowSize + " (rerank.max_window_size)");
-    }
+    NodeSettings.checkWindowSize(windowSize, reranker.get().settings());
     return new GrpcRerankRescorer.Context(windowSize, options, reranker.get(), context);
   }
 

@@ -35,11 +35,7 @@ final class RestGrpcRerankStatsAction extends BaseRestHandler {
     Reranker current = reranker.get();
     return channel -> {
       XContentBuilder builder = channel.newBuilder();
-      builder.startObject()
-          .field("target", current.settings().target())
-          .field("fail_open", current.settings().failOpen())
-          .field("stats", current.stats().snapshot())
-          .endObject();
+      builder.map(current.describe());
       channel.sendResponse(new RestResponse(RestStatus.OK, builder));
     };
   }

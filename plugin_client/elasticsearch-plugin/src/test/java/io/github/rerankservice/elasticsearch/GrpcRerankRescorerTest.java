@@ -224,7 +224,7 @@ class GrpcRerankRescorerTest {
   @ParameterizedTest
   @EnumSource(RerankFailure.Kind.class)
   void everyFailureKindHasAnHttpStatus(RerankFailure.Kind kind) {
-    RestStatus status = GrpcRerankRescorer.SearchStatus.of(new RerankFailure(kind, "m", null));
+    RestStatus status = RestStatus.fromCode(new RerankFailure(kind, "m", null).httpStatus());
 
     assertEquals(switch (kind) {
       case TIMEOUT -> RestStatus.GATEWAY_TIMEOUT;

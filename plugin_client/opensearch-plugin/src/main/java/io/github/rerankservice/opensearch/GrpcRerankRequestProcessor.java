@@ -1,5 +1,6 @@
 package io.github.rerankservice.opensearch;
 
+import io.github.rerankservice.plugin.NodeSettings;
 import io.github.rerankservice.plugin.Reranker;
 import java.util.Map;
 import java.util.Set;
@@ -107,11 +108,7 @@ final class GrpcRerankRequestProcessor implements SearchRequestProcessor {
         }
         windowSize = number;
       }
-      int maxWindowSize = reranker.get().settings().maxWindowSize();
-      if (windowSize > maxWindowSize) {
-        throw new IllegalArgumentException("[grpc_rerank] window_size is " + windowSize + " but this node allows at most "
-            + maxWindowSize + " (rerank.max_window_size)");
-      }
+      NodeSettings.checkWindowSize(windowSize, reranker.get().settings());
       return new GrpcRerankRequestProcessor(tag, description, ignoreFailure, windowSize);
     }
   }

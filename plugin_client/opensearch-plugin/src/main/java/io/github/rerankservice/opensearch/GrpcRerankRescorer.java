@@ -1,16 +1,14 @@
 package io.github.rerankservice.opensearch;
 
-import io.github.rerankservice.plugin.HitScores;
 import io.github.rerankservice.plugin.RerankFailure;
 import io.github.rerankservice.plugin.RerankOptions;
 import io.github.rerankservice.plugin.Reranker;
 import io.github.rerankservice.plugin.ShardBand;
+import io.github.rerankservice.plugin.ShardRescore;
 import java.io.IOException;
-import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.Comparator;
 import java.util.HashMap;
-import java.util.List;
 import java.util.Map;
 import java.util.Set;
 import org.apache.lucene.document.Document;
@@ -57,32 +55,31 @@ final class GrpcRerankRescorer implements Rescorer {
   @Override
   public TopDocs rescore(TopDocs topDocs, IndexSearcher searcher, RescoreContext rescoreContext) throws IOException {
     Context context = (Context) rescoreContext;
-    ScoreDoc[] hits = topDocs.scoreDocs.clone();
-    Arrays.sort(hits, BEST_FIRST);
-    int window = Math.min(context.getWindowSize(), hits.length);
-    if (window == 0) {
+    if (topDocs.scoreDocs.length == 0 || context.getWindowSize() == 0) {
       return topDocs;
     }
-    double[] originals = new double[window];
-    List<String> passages = new ArrayList<>(window);
-    for (int i = 0; i < window; i++) {
-      originals[i] = hits[i].score;
-      passages.add(context.options.passage(source(searcher, hits[i].doc)));
+    ScoreDoc[] hits = topDocs.scoreDocs.clone();
+    Arrays.sort(hits, BEST_FIRST);
+    int[] docs = Arrays.stream(hits).mapToInt(hit -> hit.doc).toArray();
+    float[] scores = new float[hits.length];
+    for (int i = 0; i < hits.length; i++) {
+      scores[i] = hits[i].score;
     }
-    double[] newScores = null;
+    ShardRescore.Outcome outcome;
     try {
-      double[] rerankScores = context.reranker.scoreBlocking(
-          context.options.queryText(), passages, context.options.model(), context.options.timeout());
-      newScores = HitScores.windowScores(originals, rerankScores, context.options);
-    } catch (RerankFailure failure) {
-      failOpenOrThrow(failure, context);
+      outcome = ShardRescore.rescore(docs, scores, context.getWindowSize(), doc -> source(searcher, doc),
+          context.options, context.reranker);
+    } catch (RerankFailure failedClosed) {
+      throw new OpenSearchStatusException(failedClosed.getMessage(), RestStatus.fromCode(failedClosed.httpStatus()),
+          failedClosed);
+    }
+    if (outcome.failedOpen() != null) {
+      HeaderWarning.addWarning("grpc_rerank failed open: {}", outcome.failedOpen().getMessage());
     }
     for (int i = 0; i < hits.length; i++) {
-      if (newScores != null && i < window) {
-        hits[i].score = ShardBand.reranked(newScores[i]);
+      hits[i].score = outcome.scores()[i];
+      if (i < outcome.reranked()) {
         context.rerankScores.put(hits[i].doc, hits[i].score);
-      } else {
-        hits[i].score = ShardBand.outside(hits[i].score);
       }
     }
     context.setRescoredDocs(Set.copyOf(context.rerankScores.keySet()));
@@ -90,45 +87,38 @@ final class GrpcRerankRescorer implements Rescorer {
     return new TopDocs(topDocs.totalHits, hits);
   }
 
+  /**
+   * Which band the hit is in, and its score. On an index of several shards explain runs in a fetch
+   * phase with a context of its own, which knows which hits the query phase reranked but not their
+   * scores: such a hit's score is asked of the reranker again ({@link ShardRescore#rescoreOne}).
+   */
   @Override
   public Explanation explain(int topLevelDocId, IndexSearcher searcher, RescoreContext rescoreContext,
-      Explanation sourceExplanation) {
+      Explanation sourceExplanation) throws IOException {
     Context context = (Context) rescoreContext;
+    String reranked = "grpc_rerank: the reranked score (" + context.options.mode().label() + ")";
     Float score = context.rerankScores.get(topLevelDocId);
     if (score != null) {
-      return Explanation.match(score, "grpc_rerank: the reranked score (" + context.options.mode().label() + ")",
-          sourceExplanation);
+      return Explanation.match(score, reranked, sourceExplanation);
     }
-    float outside = ShardBand.outside(sourceExplanation.getValue().floatValue());
-    return Explanation.match(outside, "grpc_rerank: not reranked: s / (1 + |s|) - 1 of the search score s",
-        sourceExplanation);
-  }
-
-  private static void failOpenOrThrow(RerankFailure failure, Context context) {
-    if (!context.reranker.failsOpen(context.options.failOpen())) {
-      throw new OpenSearchStatusException(failure.getMessage(), SearchStatus.of(failure), failure);
+    float searchScore = sourceExplanation.getValue().floatValue();
+    if (context.isRescored(topLevelDocId)) {
+      try {
+        float again = ShardRescore.rescoreOne(source(searcher, topLevelDocId), searchScore, context.options,
+            context.reranker);
+        return Explanation.match(again, reranked + ", scored again for explain", sourceExplanation);
+      } catch (RerankFailure failure) {
+        return Explanation.noMatch("grpc_rerank: reranked by the query phase; explain could not score it again: "
+            + failure.getMessage(), sourceExplanation);
+      }
     }
-    context.reranker.recordFailOpen(failure, "the shard keeps its own order");
-    HeaderWarning.addWarning("grpc_rerank failed open: {}", failure.getMessage());
+    return Explanation.match(ShardBand.outside(searchScore),
+        "grpc_rerank: not reranked: s / (1 + |s|) - 1 of the search score s", sourceExplanation);
   }
 
   private static Map<String, Object> source(IndexSearcher searcher, int doc) throws IOException {
     Document document = searcher.storedFields().document(doc, Set.of("_source"));
     BytesRef source = document.getBinaryValue("_source");
     return source == null ? Map.of() : Sources.ordered(new BytesArray(source));
-  }
-
-  /** The HTTP status a search that fails closed answers with. */
-  static final class SearchStatus {
-    private SearchStatus() {}
-
-    static RestStatus of(RerankFailure failure) {
-      return switch (failure.kind()) {
-        case TIMEOUT -> RestStatus.GATEWAY_TIMEOUT;
-        case REFUSED -> RestStatus.BAD_REQUEST;
-        case NOT_CONFIGURED, UNAVAILABLE -> RestStatus.SERVICE_UNAVAILABLE;
-        case FAILED -> RestStatus.BAD_GATEWAY;
-      };
-    }
   }
 }

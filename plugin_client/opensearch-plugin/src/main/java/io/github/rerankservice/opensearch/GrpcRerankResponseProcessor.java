@@ -2,6 +2,7 @@ package io.github.rerankservice.opensearch;
 
 import io.github.rerankservice.opensearch.GrpcRerankRequestProcessor.Page;
 import io.github.rerankservice.plugin.HitScores;
+import io.github.rerankservice.plugin.NodeSettings;
 import io.github.rerankservice.plugin.RerankFailure;
 import io.github.rerankservice.plugin.RerankMode;
 import io.github.rerankservice.plugin.RerankOptions;
@@ -143,7 +144,7 @@ final class GrpcRerankResponseProcessor implements SearchResponseProcessor {
   private void failed(RerankFailure failure, SearchResponse response, SearchHit[] hits, Page page, long start,
       ActionListener<SearchResponse> listener) {
     if (!reranker.get().failsOpen(options.failOpen())) {
-      listener.onFailure(new OpenSearchStatusException(failure.getMessage(), GrpcRerankRescorer.SearchStatus.of(failure),
+      listener.onFailure(new OpenSearchStatusException(failure.getMessage(), RestStatus.fromCode(failure.httpStatus()),
           failure));
       return;
     }
@@ -273,11 +274,8 @@ final class GrpcRerankResponseProcessor implements SearchResponseProcessor {
         String description, boolean ignoreFailure, Map<String, Object> config, PipelineContext pipelineContext) {
       RerankOptions options = RerankOptions.parse(new HashMap<>(config), RerankOptions.Usage.RESPONSE_PROCESSOR);
       config.clear();
-      Integer windowSize = options.windowSize();
-      int maxWindowSize = reranker.get().settings().maxWindowSize();
-      if (windowSize != null && windowSize > maxWindowSize) {
-        throw new IllegalArgumentException("[grpc_rerank] window_size is " + windowSize + " but this node allows at most "
-            + maxWindowSize + " (rerank.max_window_size)");
+      if (options.windowSize() != null) {
+        NodeSettings.checkWindowSize(options.windowSize(), reranker.get().settings());
       }
       return new GrpcRerankResponseProcessor(tag, description, ignoreFailure, options, reranker, threadContext, executor);
     }

@@ -31,11 +31,7 @@ final class RestGrpcRerankStatsAction extends NodeLocalRestHandler {
     Reranker current = reranker.get();
     return channel -> {
       XContentBuilder builder = channel.newBuilder();
-      builder.startObject()
-          .field("target", current.settings().target())
-          .field("fail_open", current.settings().failOpen())
-          .field("stats", current.stats().snapshot())
-          .endObject();
+      builder.map(current.describe());
       channel.sendResponse(new BytesRestResponse(RestStatus.OK, builder));
     };
   }

@@ -26,4 +26,17 @@ public final class RerankFailure extends RuntimeException {
   public Kind kind() {
     return kind;
   }
+
+  /**
+   * The HTTP status of a search that fails closed on this: 504 late, 400 refused (the request
+   * was the problem), 503 unreachable or not configured, 502 failed.
+   */
+  public int httpStatus() {
+    return switch (kind) {
+      case TIMEOUT -> 504;
+      case REFUSED -> 400;
+      case NOT_CONFIGURED, UNAVAILABLE -> 503;
+      case FAILED -> 502;
+    };
+  }
 }

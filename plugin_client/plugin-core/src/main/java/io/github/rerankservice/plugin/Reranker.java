@@ -10,7 +10,9 @@ import io.grpc.Status;
 import java.security.AccessController;
 import java.security.PrivilegedAction;
 import java.time.Duration;
+import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.Map;
 import java.util.concurrent.CancellationException;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionException;
@@ -73,6 +75,15 @@ public final class Reranker implements AutoCloseable {
 
   public RerankStats stats() {
     return stats;
+  }
+
+  /** What a node's stats endpoint answers: the target, the fail-open default and the counters. */
+  public Map<String, Object> describe() {
+    Map<String, Object> out = new LinkedHashMap<>();
+    out.put("target", settings.target());
+    out.put("fail_open", settings.failOpen());
+    out.put("stats", stats.snapshot());
+    return out;
   }
 
   /**
