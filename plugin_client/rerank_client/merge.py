@@ -180,7 +180,9 @@ def passage_text(source: Mapping[str, Any] | None, options: RerankOptions) -> st
     else:
         values = {name: field_text(source, name) or "" for name in options.template_fields}
         passage = _DottedFormatter().vformat(options.document_template, (), values).strip()
-    return passage[: options.max_passage_chars]
+    # A lone surrogate (JSON allows "\ud800") cannot go over gRPC: it becomes "?", as protobuf-java
+    # writes it in the Java plugins, so a hit never fails the call.
+    return passage[: options.max_passage_chars].encode("utf-8", "replace").decode("utf-8")
 
 
 class _DottedFormatter(string.Formatter):

@@ -273,3 +273,12 @@ def test_paginate_slices_the_merged_hits():
     page = paginate(response, Page(start=1, size=2))
     assert ids(page) == ["c", "a"]
     assert page["hits"]["max_score"] == 0.9  # of the whole result, as OpenSearch reports it
+
+
+def test_a_lone_surrogate_in_a_hit_becomes_a_question_mark_as_protobuf_java_writes_it():
+    options = RerankOptions(document_fields=("title",))
+
+    passage = passage_text({"title": "bad \ud800 text"}, options)
+
+    assert passage == "bad ? text"
+    passage.encode("utf-8")  # gRPC can send it

@@ -8,6 +8,7 @@ import java.util.TreeSet;
 import java.util.function.Supplier;
 import org.opensearch.action.search.SearchRequest;
 import org.opensearch.search.builder.SearchSourceBuilder;
+import org.opensearch.search.pipeline.AbstractProcessor;
 import org.opensearch.search.pipeline.PipelineProcessingContext;
 import org.opensearch.search.pipeline.Processor;
 import org.opensearch.search.pipeline.SearchRequestProcessor;
@@ -18,7 +19,7 @@ import org.opensearch.search.pipeline.SearchRequestProcessor;
  * the page in the pipeline's context for the response step to cut back. Scroll, search_after and
  * size 0 searches pass unchanged.
  */
-final class GrpcRerankRequestProcessor implements SearchRequestProcessor {
+final class GrpcRerankRequestProcessor extends AbstractProcessor implements SearchRequestProcessor {
   static final String TYPE = "grpc_rerank";
   static final int DEFAULT_WINDOW_SIZE = 50;
   /** OpenSearch's size when a search names none. */
@@ -29,15 +30,10 @@ final class GrpcRerankRequestProcessor implements SearchRequestProcessor {
   /** The caller's page. */
   record Page(int from, int size) {}
 
-  private final String tag;
-  private final String description;
-  private final boolean ignoreFailure;
   private final int windowSize;
 
   GrpcRerankRequestProcessor(String tag, String description, boolean ignoreFailure, int windowSize) {
-    this.tag = tag;
-    this.description = description;
-    this.ignoreFailure = ignoreFailure;
+    super(tag, description, ignoreFailure);
     this.windowSize = windowSize;
   }
 
@@ -67,21 +63,6 @@ final class GrpcRerankRequestProcessor implements SearchRequestProcessor {
   @Override
   public String getType() {
     return TYPE;
-  }
-
-  @Override
-  public String getTag() {
-    return tag;
-  }
-
-  @Override
-  public String getDescription() {
-    return description;
-  }
-
-  @Override
-  public boolean isIgnoreFailure() {
-    return ignoreFailure;
   }
 
   static final class Factory implements Processor.Factory<SearchRequestProcessor> {

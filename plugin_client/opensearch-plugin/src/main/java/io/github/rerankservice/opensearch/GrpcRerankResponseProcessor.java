@@ -31,6 +31,7 @@ import org.opensearch.search.SearchExtBuilder;
 import org.opensearch.search.SearchHit;
 import org.opensearch.search.SearchHits;
 import org.opensearch.search.builder.SearchSourceBuilder;
+import org.opensearch.search.pipeline.AbstractProcessor;
 import org.opensearch.search.pipeline.PipelineProcessingContext;
 import org.opensearch.search.pipeline.Processor;
 import org.opensearch.search.pipeline.SearchResponseProcessor;
@@ -42,12 +43,9 @@ import org.opensearch.search.pipeline.SearchResponseProcessor;
  * asynchronous: no search thread waits for the reranker. The response says what happened in
  * {@code ext.grpc_rerank}.
  */
-final class GrpcRerankResponseProcessor implements SearchResponseProcessor {
+final class GrpcRerankResponseProcessor extends AbstractProcessor implements SearchResponseProcessor {
   static final String TYPE = "grpc_rerank";
 
-  private final String tag;
-  private final String description;
-  private final boolean ignoreFailure;
   private final RerankOptions options;
   private final Supplier<Reranker> reranker;
   private final ThreadContext threadContext;
@@ -55,9 +53,7 @@ final class GrpcRerankResponseProcessor implements SearchResponseProcessor {
 
   GrpcRerankResponseProcessor(String tag, String description, boolean ignoreFailure, RerankOptions options,
       Supplier<Reranker> reranker, ThreadContext threadContext, Consumer<Runnable> executor) {
-    this.tag = tag;
-    this.description = description;
-    this.ignoreFailure = ignoreFailure;
+    super(tag, description, ignoreFailure);
     this.options = options;
     this.reranker = reranker;
     this.threadContext = threadContext;
@@ -241,21 +237,6 @@ final class GrpcRerankResponseProcessor implements SearchResponseProcessor {
   @Override
   public String getType() {
     return TYPE;
-  }
-
-  @Override
-  public String getTag() {
-    return tag;
-  }
-
-  @Override
-  public String getDescription() {
-    return description;
-  }
-
-  @Override
-  public boolean isIgnoreFailure() {
-    return ignoreFailure;
   }
 
   static final class Factory implements Processor.Factory<SearchResponseProcessor> {
