@@ -1,5 +1,6 @@
 package io.github.rerankservice.elasticsearch;
 
+import io.github.rerankservice.plugin.FakeRerankServer;
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertNull;
@@ -286,6 +287,6 @@ class GrpcRerankRescorerTest {
 
     assertTrue(context.isRescored(0) && context.isRescored(1));
     assertEquals(2, context.getRescoredDocs().size());
-    assertNull(context.rerankScores.get(2));
+    assertNull(context.window.score(2));
   }
 }

@@ -1,5 +1,6 @@
 package io.github.rerankservice.opensearch;
 
+import io.github.rerankservice.plugin.FakeRerankServer;
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;

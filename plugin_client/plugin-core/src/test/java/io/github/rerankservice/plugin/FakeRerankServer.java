@@ -23,17 +23,18 @@ import java.util.concurrent.atomic.AtomicInteger;
 /**
  * A reranker on 127.0.0.1 and a free port, over the same transport the plugin uses (Netty): it
  * scores passage i with {@code (i + 1) / 10} and answers best first (reversed passage order), or
- * fails with {@link #failWith}, or never answers while {@link #hang} is set.
+ * fails with {@link #failWith}, or never answers while {@link #hang} is set. Shared with the engine
+ * adapters' tests through this module's test jar.
  */
-final class FakeRerankServer implements AutoCloseable {
-  final List<RerankRequest> received = new CopyOnWriteArrayList<>();
-  final AtomicInteger connections = new AtomicInteger();
-  final CountDownLatch cancelled = new CountDownLatch(1);
-  volatile Status failWith;
-  volatile boolean hang;
+public final class FakeRerankServer implements AutoCloseable {
+  public final List<RerankRequest> received = new CopyOnWriteArrayList<>();
+  public final AtomicInteger connections = new AtomicInteger();
+  public final CountDownLatch cancelled = new CountDownLatch(1);
+  public volatile Status failWith;
+  public volatile boolean hang;
   private final Server server;
 
-  FakeRerankServer() throws IOException {
+  public FakeRerankServer() throws IOException {
     server = NettyServerBuilder.forAddress(new InetSocketAddress("127.0.0.1", 0))
         .addService(new Service())
         .addTransportFilter(new ServerTransportFilter() {
@@ -47,7 +48,7 @@ final class FakeRerankServer implements AutoCloseable {
         .start();
   }
 
-  String target() {
+  public String target() {
     return "127.0.0.1:" + server.getPort();
   }
 
