@@ -43,14 +43,8 @@ service_user=elasticsearch
 
 log() { echo "elasticsearch.sh: $*" >&2; }
 die() { log "$*"; exit 1; }
-
-# maven_get COORDINATES:TYPE DIR: copies one artifact from Maven Central into DIR.
-maven_get() {
-  command -v mvn >/dev/null || die "Maven (mvn) is needed to fetch $1; run scripts/install_system.sh"
-  log "fetching $1 from Maven Central"
-  mvn -q -B org.apache.maven.plugins:maven-dependency-plugin:3.8.1:copy \
-    "-Dartifact=$1" "-DoutputDirectory=$2" >&2
-}
+# shellcheck source=scripts/lib/search_node.sh
+source "$root/scripts/lib/search_node.sh"
 
 fetch() {
   [[ -x "$dist/bin/elasticsearch" ]] && return
@@ -77,7 +71,7 @@ install_plugins() {
       zip="$(readlink -f "$plugin")"
     else
       [[ "$plugin" =~ ^[^:/]+:[^:/]+:[^:/]+$ ]] || die "ELASTICSEARCH_PLUGINS: $plugin is neither a zip file nor group:artifact:version"
-      IFS=: read -r group artifact plugin_version <<<"$plugin"
+      IFS=: read -r _ artifact plugin_version <<<"$plugin"
       zip="$cache/plugins/$artifact-$plugin_version.zip"
       [[ -s "$zip" ]] || maven_get "$plugin:zip" "$cache/plugins" || die "Maven could not fetch the plugin $plugin"
     fi
@@ -86,13 +80,6 @@ install_plugins() {
       "$home/bin/elasticsearch-plugin" install --batch "file://$zip" >"$run_dir/logs/plugin-install.out" 2>&1 \
       || { cat "$run_dir/logs/plugin-install.out" >&2; die "could not install the plugin $plugin"; }
   done
-}
-
-# The feature version of the java $1 (17, 21, 25), or 0 when it does not run.
-java_feature() {
-  local spec
-  spec="$("$1" -XshowSettings:properties -version 2>&1 | sed -n 's/^ *java.specification.version = //p')" || true
-  [[ "$spec" =~ ^[0-9]+$ ]] && echo "$spec" || echo 0
 }
 
 java_home() {
@@ -104,40 +91,6 @@ java_home() {
   fi
   (($(java_feature "$java_bin") >= 17)) || die "$java_bin is not Java 17 or newer (Elasticsearch $version needs it); set JAVA_HOME"
   dirname "$(dirname "$java_bin")"
-}
-
-free_port() {
-  python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
-}
-
-running_pid() {
-  local pid
-  pid="$(cat "$run_dir/pid" 2>/dev/null)" || return 1
-  kill -0 "$pid" 2>/dev/null && echo "$pid"
-}
-
-# Prints the cluster health JSON; with $1 > 0, waits up to $1 s for yellow and fails unless it came.
-health() {
-  python3 - "$(cat "$run_dir/url")" "$1" <<'PY'
-import sys, urllib.request
-url, wait = sys.argv[1], int(sys.argv[2])
-query = f"/_cluster/health?wait_for_status=yellow&timeout={wait}s" if wait else "/_cluster/health"
-with urllib.request.urlopen(url + query, timeout=wait + 5) as response:
-    print(response.read().decode())
-PY
-}
-
-as_service_user() {
-  if [[ $(id -u) -eq 0 ]]; then
-    id -u "$service_user" >/dev/null 2>&1 \
-      || useradd --system --no-create-home --shell /usr/sbin/nologin "$service_user"
-    chown -R "$service_user:" "$run_dir"
-    runuser -u "$service_user" -- test -x "$run_dir/config" \
-      || die "user $service_user cannot reach $run_dir: every parent folder needs o+x (or use one under /tmp)"
-    runuser -u "$service_user" -- "$@"
-  else
-    "$@"
-  fi
 }
 
 start() {
